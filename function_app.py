@@ -1,0 +1,22 @@
+"""The Function App: registers the blueprints; nothing else.
+
+Settings are validated at import, so a missing or malformed setting stops start-up with a
+message that names it (instant-api.md, "Configuration").
+"""
+
+from __future__ import annotations
+
+import azure.functions as func
+
+from instant import bootstrap
+from instant.http import blueprint as http_blueprint
+
+bootstrap.settings()
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+app.register_functions(http_blueprint)
+
+
+async def on_local_host_shutdown() -> None:
+    """Called by sandbox/local_host.py so the SDK clients close cleanly."""
+    await bootstrap.close()

@@ -1,0 +1,1 @@
+"""Instant notifications: one SMS or one email to one recipient, now."""

@@ -1,0 +1,124 @@
+"""SmsGateway on Azure Communication Services, REST api-version 2024-02-05.
+
+azure-communication-sms 1.1.0's ``send()`` draws a fresh random repeatabilityRequestId on every
+call and speaks 2021-03-07, which has no validity period. So we send our own JSON body through
+the SDK's own pipeline (its HMAC or Entra ID signing and its retry policy, replaced by our
+deadline-bounded one). That pipeline is a private attribute: requirements.txt pins the SDK and
+tests/integration covers this path against the emulator.
+Spec: azure-rest-api-specs, specification/communication/data-plane/Sms/stable/2024-02-05.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from email.utils import format_datetime
+from typing import Any
+
+from azure.communication.sms.aio import SmsClient
+from azure.core.credentials import AzureKeyCredential
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from instant.adapters.retry import DEADLINE_OPTION, BudgetedRetryPolicy
+from instant.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from instant.ports import SmsMessage, SmsReceipt
+
+API_VERSION = "2024-02-05"
+_TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
+
+
+class AcsSmsGateway:
+    def __init__(self, client: SmsClient, endpoint: str) -> None:
+        self._client = client
+        # The SDK's AsyncPipelineClient: authentication + retry + transport, as the SDK built it.
+        self._pipeline_client = client._sms_service_client._client
+        self._url = f"{endpoint.rstrip('/')}/sms"
+
+    @classmethod
+    def create(
+        cls, endpoint: str, credential: AzureKeyCredential | AsyncTokenCredential, **options: Any
+    ) -> AcsSmsGateway:
+        client = SmsClient(endpoint, credential, retry_policy=BudgetedRetryPolicy(), **options)
+        return cls(client, endpoint)
+
+    async def send(self, message: SmsMessage, *, timeout: float) -> SmsReceipt:
+        body = {
+            "from": message.sender,
+            "smsRecipients": [
+                {
+                    "to": message.recipient,
+                    "repeatabilityRequestId": message.token,
+                    # RFC 1123, fixed at the first attempt: ACS compares it with its window.
+                    "repeatabilityFirstSent": format_datetime(message.first_sent_at, usegmt=True),
+                }
+            ],
+            "message": message.body,
+            "smsSendOptions": {"enableDeliveryReport": False, "validityPeriodSeconds": message.validity_seconds},
+        }
+        request = self._pipeline_client.post(
+            self._url,
+            {"api-version": API_VERSION},
+            {"Content-Type": "application/json", "Accept": "application/json"},
+            content=body,
+        )
+        try:
+            pipeline_response = await self._pipeline_client._pipeline.run(
+                request, stream=False, **{DEADLINE_OPTION: time.monotonic() + timeout}
+            )
+        except ClientAuthenticationError as exc:
+            raise ProviderUnavailable("the provider refused our credentials") from exc
+        except ServiceRequestError as exc:
+            # Not sent (connection refused, DNS, or no time left to start a try).
+            raise ProviderUnavailable("the provider could not be reached") from exc
+        except ServiceResponseError as exc:
+            # Sent, but no (complete) answer: the provider may have it. Safe to retry later
+            # with the same repeatability id.
+            raise ProviderUnavailable("the provider did not answer in time", may_have_reached=True) from exc
+        except AzureError as exc:
+            raise ProviderUnavailable("the provider call failed", may_have_reached=True) from exc
+        return _receipt(pipeline_response.http_response)
+
+    async def close(self) -> None:
+        await self._client.close()
+
+
+def _retry_after(response: Any) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _receipt(response: Any) -> SmsReceipt:
+    status = response.status_code
+    if status in _TRANSIENT_STATUSES:
+        raise ProviderUnavailable(f"the provider answered {status}", retry_after=_retry_after(response))
+    if status in (401, 403):
+        raise ProviderUnavailable(f"the provider refused our credentials ({status})")
+    if status != 202:
+        # A 400 to the whole request: our request or sender was refused as such.
+        raise ProviderRejected(f"the provider refused the request ({status})")
+    try:
+        item = json.loads(response.text())["value"][0]
+    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        raise ProviderOutcomeUnknown("the provider's answer could not be read") from exc
+    if item.get("successful"):
+        message_id = item.get("messageId")
+        if not isinstance(message_id, str):
+            raise ProviderOutcomeUnknown("the provider accepted without a message id")
+        return SmsReceipt(message_id=message_id)
+    if str(item.get("repeatabilityResult", "")).lower() == "rejected":
+        # A repeat outside ACS's repeatability window: the first attempt may have been sent,
+        # and ACS will not tell us. Never send again under this key.
+        raise ProviderOutcomeUnknown("the provider refused the repeat of an earlier attempt")
+    item_status = int(item.get("httpStatusCode") or 0)
+    if item_status in _TRANSIENT_STATUSES:
+        raise ProviderUnavailable(f"the provider could not take the message now ({item_status})")
+    raise ProviderRejected(f"the provider refused the recipient ({item_status})")

@@ -1,0 +1,123 @@
+"""Settings, read once from the environment and validated (instant-api.md, "Configuration").
+
+A missing or malformed required setting stops start-up with a message that names it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from typing import Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from instant.addresses import normalise_email_address, validate_sms_sender
+
+CALLER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or malformed; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    acs_endpoint: str
+    acs_access_key: SecretStr | None = None
+    tables_connection_string: SecretStr | None = None
+    tables_endpoint: str | None = None
+    instant_table_name: str = "instantorders"
+    sms_default_sender: str
+    email_default_sender: str
+    email_allowed_senders: str = ""
+    instant_request_budget_seconds: float = Field(default=8.0, gt=0, le=120)
+    # How long an email send waits for ACS to report a terminal status before answering
+    # Email_Sending: a short part of the request budget.
+    instant_email_wait_seconds: float = Field(default=1.5, ge=0, le=60)
+    idempotency_retention_hours: int = Field(default=168, ge=1)
+    audit_retention_days: int = Field(default=365, ge=1)
+    instant_default_caller: str | None = None
+    applicationinsights_connection_string: SecretStr | None = None
+
+    @field_validator("acs_endpoint", "tables_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError("must be an http(s) URL")
+        # A trailing slash breaks the SMS SDK's HMAC signature (design.md, "ACS facts").
+        return value.rstrip("/")
+
+    @field_validator("acs_access_key")
+    @classmethod
+    def _access_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise ValueError("must be base64") from exc
+        return value
+
+    @field_validator("tables_connection_string")
+    @classmethod
+    def _empty_is_none(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value() else None
+
+    @field_validator("instant_table_name")
+    @classmethod
+    def _table_name(cls, value: str) -> str:
+        if not _TABLE_NAME.match(value):
+            raise ValueError("must be 3-63 letters and digits, starting with a letter")
+        return value
+
+    @field_validator("sms_default_sender")
+    @classmethod
+    def _sms_sender(cls, value: str) -> str:
+        return validate_sms_sender(value)
+
+    @field_validator("email_default_sender")
+    @classmethod
+    def _email_sender(cls, value: str) -> str:
+        return normalise_email_address(value)
+
+    @field_validator("email_allowed_senders")
+    @classmethod
+    def _allowed_senders(cls, value: str) -> str:
+        return ",".join(normalise_email_address(a.strip()) for a in value.split(",") if a.strip())
+
+    @field_validator("instant_default_caller")
+    @classmethod
+    def _caller(cls, value: str | None) -> str | None:
+        if value is not None and not CALLER_ID_PATTERN.match(value):
+            raise ValueError("must be 1-64 characters of A-Z a-z 0-9 . _ -")
+        return value or None
+
+    @model_validator(mode="after")
+    def _tables_configured(self) -> Self:
+        if self.tables_connection_string is None and not self.tables_endpoint:
+            raise ValueError("TABLES_CONNECTION_STRING or TABLES_ENDPOINT must be set")
+        return self
+
+    @property
+    def allowed_email_senders(self) -> frozenset[str]:
+        return frozenset(a for a in self.email_allowed_senders.split(",") if a)
+
+
+def load_settings() -> Settings:
+    """Read and validate the settings; a problem raises SettingsError naming the setting."""
+    try:
+        return Settings()  # type: ignore[call-arg]  # values come from the environment
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+            problems.append(f"{name}: {error['msg']}")
+        raise SettingsError("invalid settings: " + "; ".join(problems)) from None

@@ -1,0 +1,138 @@
+"""One error tree for the whole service.
+
+    Exception
+    ├── ProblemError                 an answer to the caller: carries a ProblemCode (see PROBLEMS)
+    ├── ProviderError                raised by SmsGateway / EmailGateway adapters
+    │   ├── ProviderRejected         definitive refusal of recipient or sender: never retry
+    │   ├── ProviderUnavailable      transient: safe to retry with the same provider token
+    │   └── ProviderOutcomeUnknown   may or may not have been taken; must not be sent again
+    └── StoreError                   raised by OrderStore adapters
+        ├── KeyAlreadyClaimed        the conditional insert lost: carries the existing record
+        ├── RecordChanged            the ETag no longer matches: someone else moved the record
+        └── StorageUnavailable       Table Storage failed; nothing about the record is known
+
+Adapters translate SDK exceptions into this tree at their boundary (``raise ... from exc``);
+no ``azure.core`` exception crosses into the service. The service turns Provider/Store errors
+into ProblemErrors, and ``PROBLEMS`` is the single table from problem code to HTTP status.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from instant.idempotency import OrderRecord
+
+
+class ProblemCode(StrEnum):
+    VALIDATION_FAILED = "validation_failed"
+    MALFORMED_JSON = "malformed_json"
+    CALLER_MISSING = "caller_missing"
+    REQUEST_IN_PROGRESS = "request_in_progress"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    RECIPIENT_REJECTED = "recipient_rejected"
+    TTL_EXPIRED = "ttl_expired"
+    OUTCOME_UNKNOWN = "outcome_unknown"
+    PROVIDER_UNAVAILABLE = "provider_unavailable"
+    STORAGE_UNAVAILABLE = "storage_unavailable"
+    NOT_FOUND = "not_found"
+    INTERNAL_ERROR = "internal_error"
+
+
+@dataclass(frozen=True)
+class ProblemKind:
+    status: int
+    title: str
+    stored: bool  # kept on the order and replayed byte-for-byte to later requests with the key
+
+
+# The contract's error table (instant-api.md, "Errors"), in one place.
+PROBLEMS: dict[ProblemCode, ProblemKind] = {
+    ProblemCode.VALIDATION_FAILED: ProblemKind(400, "The request is not valid", stored=False),
+    ProblemCode.MALFORMED_JSON: ProblemKind(400, "The body is not a JSON object", stored=False),
+    ProblemCode.CALLER_MISSING: ProblemKind(403, "No caller identity", stored=False),
+    ProblemCode.REQUEST_IN_PROGRESS: ProblemKind(409, "The same request is being processed", stored=False),
+    ProblemCode.PAYLOAD_TOO_LARGE: ProblemKind(413, "The body is too large", stored=False),
+    ProblemCode.UNSUPPORTED_MEDIA_TYPE: ProblemKind(415, "Content-Type must be application/json", stored=False),
+    ProblemCode.IDEMPOTENCY_KEY_REUSED: ProblemKind(
+        422, "The idempotencyId was used before with a different payload", stored=False
+    ),
+    ProblemCode.RECIPIENT_REJECTED: ProblemKind(422, "The provider refused the recipient", stored=True),
+    ProblemCode.TTL_EXPIRED: ProblemKind(410, "The time-to-live ran out before sending", stored=True),
+    ProblemCode.OUTCOME_UNKNOWN: ProblemKind(502, "The provider's outcome is unknown", stored=True),
+    ProblemCode.PROVIDER_UNAVAILABLE: ProblemKind(503, "The provider is unavailable", stored=False),
+    ProblemCode.STORAGE_UNAVAILABLE: ProblemKind(503, "Storage is unavailable", stored=False),
+    ProblemCode.NOT_FOUND: ProblemKind(404, "Not found", stored=False),
+    ProblemCode.INTERNAL_ERROR: ProblemKind(500, "Internal error", stored=False),
+}
+
+
+class ProblemError(Exception):
+    """An answer to the caller in the form of an RFC 9457 problem."""
+
+    def __init__(
+        self,
+        code: ProblemCode,
+        detail: str,
+        *,
+        errors: dict[str, list[str]] | None = None,
+        fields: list[str] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+        self.errors = errors
+        self.fields = fields
+        self.retry_after = retry_after
+
+    @property
+    def kind(self) -> ProblemKind:
+        return PROBLEMS[self.code]
+
+
+class ProviderError(Exception):
+    """Base of what an SmsGateway or EmailGateway may raise."""
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused this recipient or sender for good."""
+
+
+class ProviderUnavailable(ProviderError):
+    """A transient failure. ``retry_after`` is the provider's hint in seconds, if it gave one.
+
+    ``may_have_reached`` is True when the request may have been received (a timeout after
+    sending, a reset connection): a later retry must rely on the provider-side token.
+    """
+
+    def __init__(self, message: str, *, retry_after: float | None = None, may_have_reached: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.may_have_reached = may_have_reached
+
+
+class ProviderOutcomeUnknown(ProviderError):
+    """The provider may or may not have taken the message and cannot be asked again safely."""
+
+
+class StoreError(Exception):
+    """Base of what an OrderStore may raise."""
+
+
+class KeyAlreadyClaimed(StoreError):
+    def __init__(self, existing: OrderRecord) -> None:
+        super().__init__(f"order {existing.shipment_id} already exists")
+        self.existing = existing
+
+
+class RecordChanged(StoreError):
+    """The record's ETag no longer matches: another worker changed it first."""
+
+
+class StorageUnavailable(StoreError):
+    """Table Storage failed or timed out."""

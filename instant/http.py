@@ -1,0 +1,182 @@
+"""HTTP routes: parse -> service -> response. The only azure.functions importer besides
+function_app.py. No business rule lives here: only the wire (size, media type, JSON,
+caller header) and the mapping of answers and problems to responses.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any, NoReturn
+
+import azure.functions as func
+from pydantic import BaseModel, ValidationError
+
+from instant import answers, bootstrap
+from instant.answers import Answer
+from instant.config import CALLER_ID_PATTERN
+from instant.errors import ProblemCode, ProblemError
+from instant.openapi import openapi_document
+from instant.orders import EmailOrder, Order, SmsOrder
+from instant.ports import EmailContentType
+from instant.schemas import InstantEmailRequest, InstantSmsRequest, validation_errors
+from instant.service import RequestInfo
+
+log = logging.getLogger("instant.http")
+
+MAX_BODY_BYTES = 1024 * 1024
+_TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
+
+
+@blueprint.route(route="future/orders/instant/sms", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+async def instant_sms(req: func.HttpRequest) -> func.HttpResponse:
+    return await _handle(req, lambda info: _send(req, info, InstantSmsRequest, _sms_order))
+
+
+@blueprint.route(route="future/orders/instant/email", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+async def instant_email(req: func.HttpRequest) -> func.HttpResponse:
+    return await _handle(req, lambda info: _send(req, info, InstantEmailRequest, _email_order))
+
+
+@blueprint.route(route="future/shipment/{shipmentId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
+async def shipment(req: func.HttpRequest) -> func.HttpResponse:
+    async def read(info: RequestInfo) -> Answer:
+        service = await bootstrap.service()
+        return await service.get_shipment(info.caller, req.route_params.get("shipmentId", ""), info.trace_id)
+
+    return await _handle(req, read)
+
+
+@blueprint.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    return func.HttpResponse(openapi_document(), status_code=200, mimetype="application/json", charset="utf-8")
+
+
+@blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+async def health(req: func.HttpRequest) -> func.HttpResponse:
+    # Liveness only: probing storage and ACS here would let a health checker load them.
+    return func.HttpResponse('{"status":"ok"}', status_code=200, mimetype="application/json", charset="utf-8")
+
+
+async def _handle(req: func.HttpRequest, work: Callable[[RequestInfo], Awaitable[Answer]]) -> func.HttpResponse:
+    try:
+        info = RequestInfo(caller=_caller(req), trace_id=_trace_id(req))
+        answer = await work(info)
+    except ProblemError as problem:
+        answer = answers.problem_answer(problem)
+    except Exception:
+        # A bug must still answer in the contract's format, and must not leak internals.
+        log.exception("unhandled error")
+        answer = answers.problem_answer(
+            ProblemError(ProblemCode.INTERNAL_ERROR, "An unexpected error occurred; it has been logged.")
+        )
+    return _response(answer)
+
+
+def _response(answer: Answer) -> func.HttpResponse:
+    return func.HttpResponse(
+        answer.body,
+        status_code=answer.status,
+        headers=dict(answer.headers),
+        mimetype=answer.content_type,
+        charset="utf-8",
+    )
+
+
+def _caller(req: func.HttpRequest) -> str:
+    caller: str | None = req.headers.get("x-caller-id")
+    if caller is None:
+        caller = bootstrap.settings().instant_default_caller
+    if not caller:
+        raise ProblemError(ProblemCode.CALLER_MISSING, "The caller identity (X-Caller-Id) is missing.")
+    if not CALLER_ID_PATTERN.match(caller):
+        raise ProblemError(
+            ProblemCode.CALLER_MISSING, "The caller identity (X-Caller-Id) must be 1-64 characters of A-Z a-z 0-9 . _ -"
+        )
+    return caller
+
+
+def _trace_id(req: func.HttpRequest) -> str:
+    match = _TRACEPARENT.match(req.headers.get("traceparent", ""))
+    return match.group(1) if match else uuid.uuid4().hex
+
+
+async def _send(
+    req: func.HttpRequest,
+    info: RequestInfo,
+    model: type[BaseModel],
+    to_order: Callable[[Any], Order],
+) -> Answer:
+    payload = _json_object(req)
+    try:
+        wire = model.model_validate(payload)
+    except ValidationError as exc:
+        raise ProblemError(
+            ProblemCode.VALIDATION_FAILED,
+            "The request breaks the rules of one or more fields.",
+            errors=validation_errors(exc),
+        ) from None
+    service = await bootstrap.service()
+    return await service.send(to_order(wire), info)
+
+
+def _json_object(req: func.HttpRequest) -> dict[str, Any]:
+    body = req.get_body() or b""
+    if len(body) > MAX_BODY_BYTES:
+        raise ProblemError(ProblemCode.PAYLOAD_TOO_LARGE, "The body must be at most 1 MiB.")
+    media_type, _, parameters = (req.headers.get("content-type") or "").partition(";")
+    charset = parameters.strip().lower().removeprefix("charset=").strip('"') if parameters.strip() else "utf-8"
+    if media_type.strip().lower() != "application/json" or charset != "utf-8":
+        raise ProblemError(ProblemCode.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json (UTF-8).")
+    try:
+        value = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        # ValueError covers JSON syntax, duplicate keys, NaN/Infinity and over-long integers.
+        raise ProblemError(ProblemCode.MALFORMED_JSON, "The body is not valid UTF-8 JSON.") from None
+    if not isinstance(value, dict):
+        raise ProblemError(ProblemCode.MALFORMED_JSON, "The body must be a JSON object.")
+    return value
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _no_constants(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _sms_order(wire: InstantSmsRequest) -> SmsOrder:
+    recipient = wire.recipient_sms
+    return SmsOrder(
+        idempotency_id=wire.idempotency_id,
+        senders_reference=wire.senders_reference,
+        phone_number=recipient.phone_number,
+        ttl_seconds=recipient.time_to_live_in_seconds,
+        sender=recipient.sms_settings.sender,
+        body=recipient.sms_settings.body,
+    )
+
+
+def _email_order(wire: InstantEmailRequest) -> EmailOrder:
+    recipient = wire.recipient_email
+    settings = recipient.email_settings
+    return EmailOrder(
+        idempotency_id=wire.idempotency_id,
+        senders_reference=wire.senders_reference,
+        email_address=recipient.email_address,
+        subject=settings.subject,
+        body=settings.body,
+        content_type=EmailContentType(settings.content_type),
+        sender=settings.sender_email_address,
+    )

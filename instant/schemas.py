@@ -1,0 +1,225 @@
+"""Wire models: Altinn's field names, the contract's rules, and the answers' shapes.
+
+Requests: unknown fields are rejected, property names match case-insensitively (a .NET
+client with default options sends ``IdempotencyId``), answers always use camelCase.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Any, ClassVar, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from instant.addresses import normalise_email_address, normalise_phone_number, validate_sms_sender
+
+SMS_BODY_MAX_CHARS = 2048  # the ACS limit (SendMessageRequest.message maxLength)
+EMAIL_BODY_MAX_BYTES = 512 * 1024
+EMAIL_SUBJECT_MAX_CHARS = 998  # RFC 5322 line length
+TTL_MIN_SECONDS = 60
+TTL_MAX_SECONDS = 172_800
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be blank")
+    return value
+
+
+def _no_control_characters(value: str) -> str:
+    if any(unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+def _no_line_breaks(value: str) -> str:
+    if any(ch in value for ch in "\r\n\u2028\u2029\x85\x0b\x0c"):
+        raise ValueError("must not contain line breaks")
+    return value
+
+
+def _email_body_size(value: str) -> str:
+    if len(value.encode("utf-8")) > EMAIL_BODY_MAX_BYTES:
+        raise ValueError("must be at most 512 KiB (UTF-8)")
+    return value
+
+
+def _content_type(value: object) -> object:
+    if isinstance(value, str):
+        for canonical in ("Plain", "Html"):
+            if value.lower() == canonical.lower():
+                return canonical
+    return value
+
+
+IdempotencyId = Annotated[
+    StrictStr,
+    Field(min_length=1, max_length=255),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_control_characters),
+]
+SendersReference = Annotated[StrictStr, Field(max_length=255)]
+PhoneNumber = Annotated[StrictStr, AfterValidator(normalise_phone_number)]
+SmsSender = Annotated[StrictStr, AfterValidator(validate_sms_sender)]
+SmsBody = Annotated[StrictStr, Field(max_length=SMS_BODY_MAX_CHARS), AfterValidator(_not_blank)]
+EmailAddress = Annotated[StrictStr, Field(max_length=320), AfterValidator(normalise_email_address)]
+EmailSubject = Annotated[
+    StrictStr,
+    Field(max_length=EMAIL_SUBJECT_MAX_CHARS),
+    AfterValidator(_not_blank),
+    AfterValidator(_no_line_breaks),
+]
+EmailBody = Annotated[StrictStr, AfterValidator(_not_blank), AfterValidator(_email_body_size)]
+ContentType = Annotated[Literal["Plain", "Html"], BeforeValidator(_content_type)]
+
+
+class RequestModel(BaseModel):
+    """Strict request model: camelCase aliases, case-insensitive names, no unknown fields."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        extra="forbid",
+        frozen=True,
+    )
+    _aliases: ClassVar[dict[str, str]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._aliases = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _canonical_names(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if not cls._aliases:
+            cls._aliases = {(f.alias or name).lower(): (f.alias or name) for name, f in cls.model_fields.items()}
+        canonical: dict[str, Any] = {}
+        for key, value in data.items():
+            name = cls._aliases.get(key.lower(), key) if isinstance(key, str) else key
+            if name in canonical:
+                raise ValueError(f"property '{name}' is given more than once (names are case-insensitive)")
+            canonical[name] = value
+        return canonical
+
+
+class SmsSettings(RequestModel):
+    sender: SmsSender | None = None
+    body: SmsBody
+
+
+class RecipientSms(RequestModel):
+    phone_number: PhoneNumber
+    time_to_live_in_seconds: Annotated[StrictInt, Field(ge=TTL_MIN_SECONDS, le=TTL_MAX_SECONDS)]
+    sms_settings: SmsSettings
+
+
+class InstantSmsRequest(RequestModel):
+    """POST .../future/orders/instant/sms"""
+
+    idempotency_id: IdempotencyId
+    senders_reference: SendersReference | None = None
+    recipient_sms: RecipientSms
+
+
+class EmailSettings(RequestModel):
+    subject: EmailSubject
+    body: EmailBody
+    content_type: ContentType = "Plain"
+    sender_email_address: EmailAddress | None = None
+
+
+class RecipientEmail(RequestModel):
+    email_address: EmailAddress
+    email_settings: EmailSettings
+
+
+class InstantEmailRequest(RequestModel):
+    """POST .../future/orders/instant/email"""
+
+    idempotency_id: IdempotencyId
+    senders_reference: SendersReference | None = None
+    recipient_email: RecipientEmail
+
+
+class ResponseModel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, frozen=True)
+
+    def to_json(self) -> str:
+        return self.model_dump_json(by_alias=True, exclude_none=True)
+
+
+class InstantNotification(ResponseModel):
+    shipment_id: str
+    senders_reference: str | None = None
+    status: str
+
+
+class InstantOrderCreated(ResponseModel):
+    """201 (and the 200 replay): the provider accepted the message."""
+
+    notification_order_id: str
+    notification: InstantNotification
+
+
+class ShipmentRecipient(ResponseModel):
+    type: Literal["SMS", "Email"]
+    destination: str
+    status: str
+    last_update: str
+
+
+class Shipment(ResponseModel):
+    """GET .../future/shipment/{shipmentId}"""
+
+    shipment_id: str
+    senders_reference: str | None = None
+    type: Literal["Instant"] = "Instant"
+    status: Literal["Order_Processing", "Order_Completed"]
+    last_update: str
+    recipients: list[ShipmentRecipient]
+
+
+class Problem(ResponseModel):
+    """RFC 9457 problem details, with the stable ``code``."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: dict[str, list[str]] | None = None
+    fields: list[str] | None = None
+
+
+class Health(ResponseModel):
+    status: Literal["ok"]
+
+
+def validation_errors(exc: ValidationError) -> dict[str, list[str]]:
+    """pydantic errors as the contract's map: JSON path of the field -> messages."""
+    errors: dict[str, list[str]] = {}
+    for error in exc.errors(include_url=False, include_input=False):
+        location = [str(part) for part in error["loc"]]
+        if error["type"] == "extra_forbidden":
+            message = "is not a known field"
+        elif error["type"] == "missing":
+            message = "is required"
+        else:
+            message = error["msg"].removeprefix("Value error, ")
+        path = ".".join(location) or "$"
+        errors.setdefault(path, []).append(message)
+    return errors

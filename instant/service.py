@@ -1,0 +1,576 @@
+"""The service: claim the key, respect the deadline, hand over to the provider, record the end.
+
+One request with a new key costs two Table Storage requests (the claim, then one transaction
+with the final state and its audit entry) and, with a healthy provider, one provider request.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+import uuid
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from instant import answers
+from instant.answers import Answer
+from instant.errors import (
+    KeyAlreadyClaimed,
+    ProblemCode,
+    ProblemError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+    RecordChanged,
+    StorageUnavailable,
+)
+from instant.idempotency import (
+    AuditEntry,
+    Channel,
+    DecisionKind,
+    OrderRecord,
+    OrderState,
+    RecipientStatus,
+    StoredAnswer,
+    decide,
+    order_id_for,
+    provider_token_for,
+    shipment_id_for,
+)
+from instant.orders import EmailOrder, Order, SmsOrder, body_digest
+from instant.ports import (
+    Clock,
+    EmailGateway,
+    EmailMessage,
+    EmailOperationStatus,
+    EmailReceipt,
+    OrderStore,
+    SmsGateway,
+    SmsMessage,
+)
+
+log = logging.getLogger("instant.service")
+
+# ACS smsSendOptions.validityPeriodSeconds range (REST 2024-02-05).
+VALIDITY_MIN_SECONDS = 60
+VALIDITY_MAX_SECONDS = 43_200
+# Backoff between attempts when the provider gave no Retry-After.
+_BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
+# The final write is retried briefly: losing it after the provider took the message would
+# leave the order looking unfinished.
+_FINAL_WRITE_TRIES = 3
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    request_budget_seconds: float
+    email_wait_seconds: float
+    sms_default_sender: str
+    email_default_sender: str
+    allowed_email_senders: frozenset[str]
+
+    @property
+    def lease_seconds(self) -> float:
+        # A holder finishes its provider calls inside the budget; the margin covers the final
+        # write. Only after that can a crashed holder's key be taken over.
+        return self.request_budget_seconds + 5.0
+
+
+class OutcomeKind(StrEnum):
+    ACCEPTED = "accepted"
+    FAILED = "failed"  # a stored, replayed problem
+    UNAVAILABLE = "unavailable"  # not stored; the next request takes over
+
+
+@dataclass(frozen=True)
+class Outcome:
+    kind: OutcomeKind
+    status: RecipientStatus
+    provider_id: str | None = None
+    problem: ProblemError | None = None
+    may_have_reached: bool = False
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    caller: str
+    trace_id: str
+
+
+class InstantService:
+    def __init__(
+        self,
+        *,
+        store: OrderStore,
+        sms: SmsGateway,
+        email: EmailGateway,
+        clock: Clock,
+        settings: ServiceSettings,
+    ) -> None:
+        self._store = store
+        self._sms = sms
+        self._email = email
+        self._clock = clock
+        self._settings = settings
+
+    async def close(self) -> None:
+        await self._store.close()
+        await self._sms.close()
+        await self._email.close()
+
+    # -- POST ----------------------------------------------------------------------------
+
+    async def send(self, order: Order, request: RequestInfo) -> Answer:
+        started = time.perf_counter()
+        now = self._clock.now()
+        self._check_sender(order)
+        lease_owner = uuid.uuid4().hex
+        draft = self._new_record(order, request.caller, now, lease_owner)
+        try:
+            record = await self._store.claim(draft)
+        except KeyAlreadyClaimed as claimed:
+            held = await self._resolve_existing(claimed.existing, order, request, now, lease_owner, started)
+            if isinstance(held, Answer):
+                return held
+            record = held
+        except StorageUnavailable:
+            log.warning("claim failed: storage unavailable", extra={"shipment_id": draft.shipment_id})
+            return answers.problem_answer(_storage_unavailable())
+
+        budget_end = now + timedelta(seconds=self._settings.request_budget_seconds)
+        if isinstance(order, SmsOrder):
+            outcome = await self._deliver_sms(record, order, budget_end)
+        else:
+            outcome = await self._deliver_email(record, order, budget_end)
+        return await self._finish(record, order, outcome, request, started)
+
+    def _check_sender(self, order: Order) -> None:
+        allowed = self._settings.allowed_email_senders
+        if isinstance(order, EmailOrder) and order.sender is not None and allowed and order.sender not in allowed:
+            raise ProblemError(
+                ProblemCode.VALIDATION_FAILED,
+                "The request breaks the rules of one or more fields.",
+                errors={"recipientEmail.emailSettings.senderEmailAddress": ["is not an allowed sender"]},
+            )
+
+    def _new_record(self, order: Order, caller: str, now: datetime, lease_owner: str) -> OrderRecord:
+        is_sms = isinstance(order, SmsOrder)
+        ttl = order.ttl_seconds if isinstance(order, SmsOrder) else None
+        return OrderRecord(
+            shipment_id=shipment_id_for(caller, order.channel, order.idempotency_id),
+            order_id=order_id_for(caller, order.channel, order.idempotency_id),
+            caller=caller,
+            channel=order.channel,
+            idempotency_id=order.idempotency_id,
+            fingerprint=order.fingerprint(),
+            state=OrderState.IN_PROGRESS,
+            status=RecipientStatus.SMS_SENDING if is_sms else RecipientStatus.EMAIL_SENDING,
+            received_at=now,
+            first_sent_at=now,
+            deadline=now + timedelta(seconds=ttl) if ttl is not None else None,
+            ttl_seconds=ttl,
+            recipient=order.recipient,
+            sender=self._sender_for(order),
+            senders_reference=order.senders_reference,
+            updated_at=now,
+            lease_until=now + timedelta(seconds=self._settings.lease_seconds),
+            lease_owner=lease_owner,
+            attempts=1,
+        )
+
+    def _sender_for(self, order: Order) -> str:
+        if isinstance(order, SmsOrder):
+            return order.sender or self._settings.sms_default_sender
+        return order.sender or self._settings.email_default_sender
+
+    async def _resolve_existing(
+        self,
+        existing: OrderRecord,
+        order: Order,
+        request: RequestInfo,
+        now: datetime,
+        lease_owner: str,
+        started: float,
+    ) -> OrderRecord | Answer:
+        """Replay, refuse, or take over a record another request created. Returns the record
+        now held by this request, or the answer to give."""
+        fingerprint = order.fingerprint()
+        for _ in range(3):
+            decision = decide(existing, fingerprint, now)
+            if decision.kind is DecisionKind.REPLAY:
+                assert existing.answer is not None
+                answer = answers.replay_answer(existing, existing.answer)
+                await self._audit_only(existing, order, request, answer, replay=True, started=started)
+                return answer
+            if decision.kind is DecisionKind.MISMATCH:
+                problem = ProblemError(
+                    ProblemCode.IDEMPOTENCY_KEY_REUSED,
+                    "This idempotencyId was used before with a different payload; use a new idempotencyId.",
+                    fields=decision.differing_fields,
+                )
+                answer = answers.problem_answer(problem)
+                await self._audit_only(existing, order, request, answer, replay=False, started=started)
+                return answer
+            if decision.kind is DecisionKind.IN_FLIGHT:
+                answer = answers.problem_answer(_in_progress())
+                await self._audit_only(existing, order, request, answer, replay=False, started=started)
+                return answer
+            # Take over: a crashed holder's lease ran out, or the last attempt ended transiently.
+            taken = replace(
+                existing,
+                state=OrderState.IN_PROGRESS,
+                lease_until=now + timedelta(seconds=self._settings.lease_seconds),
+                lease_owner=lease_owner,
+                attempts=existing.attempts + 1,
+                # A holder that vanished mid-flight may have reached the provider.
+                may_have_reached_provider=existing.may_have_reached_provider
+                or existing.state is OrderState.IN_PROGRESS,
+                updated_at=now,
+            )
+            try:
+                return await self._store.update(taken, None)
+            except RecordChanged:
+                refreshed = await self._store.get(existing.shipment_id)
+                if refreshed is None:  # purged in between: treat as busy, the caller retries
+                    break
+                existing = refreshed
+                now = self._clock.now()
+            except StorageUnavailable:
+                return answers.problem_answer(_storage_unavailable())
+        return answers.problem_answer(_in_progress())
+
+    # -- channels ------------------------------------------------------------------------
+
+    async def _deliver_sms(self, record: OrderRecord, order: SmsOrder, budget_end: datetime) -> Outcome:
+        assert record.deadline is not None
+        deadline = record.deadline
+        end = min(budget_end, deadline)
+        may_have_reached = record.may_have_reached_provider
+        last_error: ProviderUnavailable | None = None
+        attempt = 0
+        while True:
+            now = self._clock.now()
+            if now >= deadline:
+                if may_have_reached:
+                    return _outcome_unknown(
+                        RecipientStatus.SMS_FAILED,
+                        "The time-to-live ran out after an attempt that may have reached the provider; "
+                        "it will not be sent again under this idempotencyId.",
+                    )
+                return Outcome(
+                    OutcomeKind.FAILED,
+                    RecipientStatus.SMS_FAILED_TTL,
+                    problem=ProblemError(
+                        ProblemCode.TTL_EXPIRED,
+                        "The time-to-live ran out before the message could be handed to the provider; "
+                        "nothing was sent and nothing will be sent under this idempotencyId.",
+                    ),
+                )
+            if now >= end:
+                return _unavailable(RecipientStatus.SMS_SENDING, last_error, may_have_reached)
+            remaining_ttl = (deadline - now).total_seconds()
+            message = SmsMessage(
+                recipient=record.recipient,
+                sender=record.sender,
+                body=order.body,
+                validity_seconds=min(VALIDITY_MAX_SECONDS, max(VALIDITY_MIN_SECONDS, math.ceil(remaining_ttl))),
+                token=provider_token_for(record.caller, Channel.SMS, record.idempotency_id),
+                first_sent_at=record.first_sent_at,
+            )
+            try:
+                receipt = await self._sms.send(message, timeout=(end - now).total_seconds())
+            except ProviderRejected as exc:
+                return Outcome(
+                    OutcomeKind.FAILED,
+                    RecipientStatus.SMS_FAILED_INVALID_RECIPIENT,
+                    problem=ProblemError(
+                        ProblemCode.RECIPIENT_REJECTED, f"The provider refused the recipient or sender: {exc}"
+                    ),
+                )
+            except ProviderOutcomeUnknown as exc:
+                return _outcome_unknown(RecipientStatus.SMS_FAILED, f"The provider's outcome is unknown: {exc}")
+            except ProviderUnavailable as exc:
+                may_have_reached = may_have_reached or exc.may_have_reached
+                last_error = exc
+                if not await self._wait_before_retry(exc, attempt, end):
+                    return _unavailable(RecipientStatus.SMS_SENDING, exc, may_have_reached)
+                attempt += 1
+                continue
+            return Outcome(OutcomeKind.ACCEPTED, RecipientStatus.SMS_ACCEPTED, provider_id=receipt.message_id)
+
+    async def _deliver_email(self, record: OrderRecord, order: EmailOrder, budget_end: datetime) -> Outcome:
+        operation_id = provider_token_for(record.caller, Channel.EMAIL, record.idempotency_id)
+        may_have_reached = record.may_have_reached_provider
+        last_error: ProviderUnavailable | None = None
+        attempt = 0
+        while True:
+            now = self._clock.now()
+            if now >= budget_end:
+                return _unavailable(RecipientStatus.EMAIL_SENDING, last_error, may_have_reached)
+            timeout = (budget_end - now).total_seconds()
+            try:
+                receipt: EmailReceipt | None = None
+                if may_have_reached:
+                    # An earlier attempt may have reached ACS: ask before posting again.
+                    receipt = await self._email.status(operation_id, timeout=timeout)
+                if receipt is None:
+                    message = EmailMessage(
+                        recipient=record.recipient,
+                        sender=record.sender,
+                        subject=order.subject,
+                        body=order.body,
+                        content_type=order.content_type,
+                        operation_id=operation_id,
+                    )
+                    wait = min(self._settings.email_wait_seconds, timeout / 2)
+                    receipt = await self._email.send(message, timeout=timeout, wait=wait)
+            except ProviderRejected as exc:
+                return _email_failed(operation_id, str(exc))
+            except ProviderOutcomeUnknown as exc:
+                return _outcome_unknown(RecipientStatus.EMAIL_FAILED, f"The provider's outcome is unknown: {exc}")
+            except ProviderUnavailable as exc:
+                may_have_reached = may_have_reached or exc.may_have_reached
+                last_error = exc
+                if not await self._wait_before_retry(exc, attempt, budget_end):
+                    return _unavailable(RecipientStatus.EMAIL_SENDING, exc, may_have_reached)
+                attempt += 1
+                continue
+            if receipt.status is EmailOperationStatus.FAILED:
+                return _email_failed(operation_id, "the email operation ended Failed")
+            status = (
+                RecipientStatus.EMAIL_SUCCEEDED
+                if receipt.status is EmailOperationStatus.SUCCEEDED
+                else RecipientStatus.EMAIL_SENDING
+            )
+            return Outcome(OutcomeKind.ACCEPTED, status, provider_id=receipt.operation_id)
+
+    async def _wait_before_retry(self, error: ProviderUnavailable, attempt: int, end: datetime) -> bool:
+        """Sleep before the next attempt if it can still start before ``end``."""
+        delay = (
+            error.retry_after
+            if error.retry_after is not None
+            else _BACKOFF_SECONDS[min(attempt, len(_BACKOFF_SECONDS) - 1)]
+        )
+        if self._clock.now() + timedelta(seconds=delay) >= end:
+            return False
+        await self._clock.sleep(delay)
+        return True
+
+    # -- the end of a request --------------------------------------------------------------
+
+    async def _finish(
+        self, record: OrderRecord, order: Order, outcome: Outcome, request: RequestInfo, started: float
+    ) -> Answer:
+        now = self._clock.now()
+        if outcome.kind is OutcomeKind.UNAVAILABLE:
+            assert outcome.problem is not None
+            answer = answers.problem_answer(outcome.problem)
+            final = replace(
+                record,
+                state=OrderState.RETRYABLE,
+                status=outcome.status,
+                lease_until=None,
+                lease_owner=None,
+                may_have_reached_provider=outcome.may_have_reached,
+                updated_at=now,
+            )
+        else:
+            provisional = replace(record, status=outcome.status, provider_id=outcome.provider_id, updated_at=now)
+            stored: StoredAnswer = (
+                answers.created_answer(provisional)
+                if outcome.kind is OutcomeKind.ACCEPTED
+                else answers.stored_problem(_required(outcome.problem))
+            )
+            final = replace(
+                provisional,
+                state=OrderState.COMPLETED,
+                lease_until=None,
+                lease_owner=None,
+                may_have_reached_provider=True,
+                answer=stored,
+            )
+            answer = answers.first_answer(final, stored)
+        audit = self._audit_entry(final, order, request, answer, replay=False, started=started)
+        for attempt in range(_FINAL_WRITE_TRIES):
+            try:
+                await self._store.update(final, audit)
+                return answer
+            except RecordChanged:
+                # Our lease ran out and another request took the key over: its answer wins.
+                current = await self._read_quietly(record.shipment_id)
+                if current is not None and current.state is OrderState.COMPLETED and current.answer:
+                    return answers.replay_answer(current, current.answer)
+                return answers.problem_answer(_in_progress())
+            except StorageUnavailable:
+                if attempt + 1 < _FINAL_WRITE_TRIES:
+                    await self._clock.sleep(0.1 * (attempt + 1))
+        # The provider's answer stands even if it could not be recorded: a retry takes the key
+        # over after the lease and, through the provider token, gets the same outcome again.
+        log.error(
+            "final state of an order could not be written",
+            extra={"shipment_id": record.shipment_id, "outcome": outcome.kind.value},
+        )
+        return answer
+
+    async def _read_quietly(self, shipment_id: str) -> OrderRecord | None:
+        try:
+            return await self._store.get(shipment_id)
+        except StorageUnavailable:
+            return None
+
+    async def _audit_only(
+        self,
+        record: OrderRecord,
+        order: Order,
+        request: RequestInfo,
+        answer: Answer,
+        *,
+        replay: bool,
+        started: float,
+    ) -> None:
+        try:
+            await self._store.append_audit(
+                self._audit_entry(record, order, request, answer, replay=replay, started=started)
+            )
+        except StorageUnavailable:
+            log.error("audit entry could not be written", extra={"shipment_id": record.shipment_id})
+
+    def _audit_entry(
+        self,
+        record: OrderRecord,
+        order: Order,
+        request: RequestInfo,
+        answer: Answer,
+        *,
+        replay: bool,
+        started: float,
+    ) -> AuditEntry:
+        digest, length = body_digest(order.body)
+        return AuditEntry(
+            shipment_id=record.shipment_id,
+            at=self._clock.now(),
+            caller=request.caller,
+            channel=order.channel,
+            idempotency_id=order.idempotency_id,
+            recipient=order.recipient,
+            sender=self._sender_for(order),
+            outcome=answer.code,
+            http_status=answer.status,
+            replay=replay,
+            provider_id=record.provider_id,
+            ttl_seconds=order.ttl_seconds if isinstance(order, SmsOrder) else None,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+            trace_id=request.trace_id,
+            body_sha256=digest,
+            body_length=length,
+            status=record.status.value,
+        )
+
+    # -- GET shipment ------------------------------------------------------------------------
+
+    async def get_shipment(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
+        try:
+            canonical = str(uuid.UUID(shipment_id))
+        except ValueError:
+            raise _not_found() from None
+        try:
+            record = await self._store.get(canonical)
+        except StorageUnavailable:
+            return answers.problem_answer(_storage_unavailable())
+        # Another caller's order is indistinguishable from a missing one.
+        if record is None or record.caller != caller:
+            raise _not_found()
+        if record.channel is Channel.EMAIL and record.status is RecipientStatus.EMAIL_SENDING and record.provider_id:
+            record = await self._refresh_email_status(record, trace_id)
+        return answers.shipment_answer(record)
+
+    async def _refresh_email_status(self, record: OrderRecord, trace_id: str) -> OrderRecord:
+        assert record.provider_id is not None
+        try:
+            receipt = await self._email.status(record.provider_id, timeout=self._settings.email_wait_seconds or 1.0)
+        except ProviderUnavailable:
+            return record  # show what we know; the next read asks again
+        if receipt is None or receipt.status is EmailOperationStatus.RUNNING:
+            return record
+        status = (
+            RecipientStatus.EMAIL_SUCCEEDED
+            if receipt.status is EmailOperationStatus.SUCCEEDED
+            else RecipientStatus.EMAIL_FAILED
+        )
+        now = self._clock.now()
+        refreshed = replace(record, status=status, updated_at=now)
+        audit = AuditEntry(
+            shipment_id=record.shipment_id,
+            at=now,
+            caller=record.caller,
+            channel=record.channel,
+            idempotency_id=record.idempotency_id,
+            recipient=record.recipient,
+            sender=record.sender,
+            outcome="status_refreshed",
+            http_status=200,
+            replay=False,
+            provider_id=record.provider_id,
+            ttl_seconds=None,
+            latency_ms=0,
+            trace_id=trace_id,
+            body_sha256="",
+            body_length=0,
+            status=status.value,
+        )
+        try:
+            return await self._store.update(refreshed, audit)
+        except (RecordChanged, StorageUnavailable):
+            return refreshed  # another reader stored it first, or storage is down: answer what ACS said
+
+
+def _required(problem: ProblemError | None) -> ProblemError:
+    assert problem is not None
+    return problem
+
+
+def _in_progress() -> ProblemError:
+    return ProblemError(
+        ProblemCode.REQUEST_IN_PROGRESS,
+        "A request with this idempotencyId is being processed; retry shortly.",
+        retry_after=1,
+    )
+
+
+def _storage_unavailable() -> ProblemError:
+    return ProblemError(
+        ProblemCode.STORAGE_UNAVAILABLE, "Storage is unavailable; nothing was sent. Retry later.", retry_after=1
+    )
+
+
+def _not_found() -> ProblemError:
+    return ProblemError(ProblemCode.NOT_FOUND, "No shipment with this id.")
+
+
+def _unavailable(status: RecipientStatus, error: ProviderUnavailable | None, may_have_reached: bool) -> Outcome:
+    retry_after = max(1, math.ceil(error.retry_after)) if error and error.retry_after else 1
+    return Outcome(
+        OutcomeKind.UNAVAILABLE,
+        status,
+        problem=ProblemError(
+            ProblemCode.PROVIDER_UNAVAILABLE,
+            "The provider is unavailable. Retrying with the same idempotencyId is safe and never sends twice.",
+            retry_after=retry_after,
+        ),
+        may_have_reached=may_have_reached,
+    )
+
+
+def _outcome_unknown(status: RecipientStatus, detail: str) -> Outcome:
+    return Outcome(OutcomeKind.FAILED, status, problem=ProblemError(ProblemCode.OUTCOME_UNKNOWN, detail))
+
+
+def _email_failed(operation_id: str, reason: str) -> Outcome:
+    return Outcome(
+        OutcomeKind.FAILED,
+        RecipientStatus.EMAIL_FAILED,
+        provider_id=operation_id,
+        problem=ProblemError(ProblemCode.RECIPIENT_REJECTED, f"The provider refused the email: {reason}"),
+    )
