@@ -1,0 +1,19 @@
+"""Settings for tests that import the function app in-process (unit tests of the HTTP edge).
+
+Integration tests run the app in its own process with its own environment.
+"""
+
+from __future__ import annotations
+
+import os
+
+_TEST_ENVIRONMENT = {
+    "ACS_ENDPOINT": "http://127.0.0.1:9",
+    "ACS_ACCESS_KEY": "dGVzdC1rZXktbm90LWEtc2VjcmV0",
+    "TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true",
+    "SMS_DEFAULT_SENDER": "Instant",
+    "EMAIL_DEFAULT_SENDER": "noreply@instant.example.com",
+}
+for name, value in _TEST_ENVIRONMENT.items():
+    os.environ.setdefault(name, value)
+os.environ.pop("INSTANT_DEFAULT_CALLER", None)

@@ -1,0 +1,165 @@
+"""Fakes of the ports for fast unit tests. They record state, so tests assert outcomes.
+
+InMemoryOrderStore is held to the same contract as TableOrderStore by tests/contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from instant.errors import KeyAlreadyClaimed, RecordChanged, StorageUnavailable
+from instant.idempotency import AuditEntry, OrderRecord
+from instant.ports import (
+    EmailMessage,
+    EmailOperationStatus,
+    EmailReceipt,
+    SmsMessage,
+    SmsReceipt,
+)
+
+
+class FakeClock:
+    """Time moves only when told to, or when the service sleeps."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.current = start or datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
+        self.slept: list[float] = []
+
+    def now(self) -> datetime:
+        return self.current
+
+    async def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.current += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+    def advance(self, seconds: float) -> None:
+        self.current += timedelta(seconds=seconds)
+
+
+class InMemoryOrderStore:
+    def __init__(self) -> None:
+        self.records: dict[str, OrderRecord] = {}
+        self.audits: dict[str, list[AuditEntry]] = {}
+        self.available = True
+        self.requests = 0
+        self._etags = itertools.count(1)
+
+    def _touch(self) -> None:
+        self.requests += 1
+        if not self.available:
+            raise StorageUnavailable("the fake store is down")
+
+    def _stamp(self, record: OrderRecord) -> OrderRecord:
+        stored = replace(record, etag=f'W/"{next(self._etags)}"')
+        self.records[record.shipment_id] = stored
+        return stored
+
+    async def claim(self, record: OrderRecord) -> OrderRecord:
+        self._touch()
+        existing = self.records.get(record.shipment_id)
+        if existing is not None:
+            raise KeyAlreadyClaimed(existing)
+        return self._stamp(record)
+
+    async def get(self, shipment_id: str) -> OrderRecord | None:
+        self._touch()
+        return self.records.get(shipment_id)
+
+    async def update(self, record: OrderRecord, audit: AuditEntry | None) -> OrderRecord:
+        self._touch()
+        current = self.records.get(record.shipment_id)
+        if current is None or record.etag is None or current.etag != record.etag:
+            raise RecordChanged("etag mismatch")
+        stored = self._stamp(record)
+        if audit is not None:
+            self.audits.setdefault(audit.shipment_id, []).append(audit)
+        return stored
+
+    async def append_audit(self, audit: AuditEntry) -> None:
+        self._touch()
+        self.audits.setdefault(audit.shipment_id, []).append(audit)
+
+    async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
+        self._touch()
+        return sorted(self.audits.get(shipment_id, []), key=lambda a: a.at)
+
+    async def close(self) -> None:
+        return None
+
+
+SmsStep = SmsReceipt | Exception | Callable[[SmsMessage], SmsReceipt]
+
+
+@dataclass
+class FakeSmsGateway:
+    """Answers from ``script`` in order (then accepts). Honours the repeatability token like ACS:
+    a token that was accepted before returns the same message id and sends nothing new."""
+
+    script: list[SmsStep] = field(default_factory=list)
+    delay: float = 0.0
+    calls: list[SmsMessage] = field(default_factory=list)
+    sent: list[SmsMessage] = field(default_factory=list)
+    _accepted: dict[str, str] = field(default_factory=dict)
+
+    async def send(self, message: SmsMessage, *, timeout: float) -> SmsReceipt:
+        self.calls.append(message)
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if message.token in self._accepted:
+            return SmsReceipt(self._accepted[message.token])
+        step: SmsStep = self.script.pop(0) if self.script else SmsReceipt(f"msg-{len(self.sent) + 1}")
+        if isinstance(step, Exception):
+            raise step
+        receipt = step(message) if callable(step) else step
+        self.sent.append(message)
+        self._accepted[message.token] = receipt.message_id
+        return receipt
+
+    async def close(self) -> None:
+        return None
+
+
+EmailStep = EmailReceipt | Exception
+
+
+@dataclass
+class FakeEmailGateway:
+    """Operation-Id is honoured like ACS: a known operation is never sent twice."""
+
+    script: list[EmailStep] = field(default_factory=list)
+    final_status: EmailOperationStatus = EmailOperationStatus.SUCCEEDED
+    status_script: list[EmailReceipt | Exception | None] = field(default_factory=list)
+    calls: list[EmailMessage] = field(default_factory=list)
+    status_calls: list[str] = field(default_factory=list)
+    sent: list[EmailMessage] = field(default_factory=list)
+    operations: dict[str, EmailOperationStatus] = field(default_factory=dict)
+
+    async def send(self, message: EmailMessage, *, timeout: float, wait: float) -> EmailReceipt:
+        self.calls.append(message)
+        if message.operation_id in self.operations:
+            return EmailReceipt(message.operation_id, self.operations[message.operation_id])
+        step: EmailStep = self.script.pop(0) if self.script else EmailReceipt(message.operation_id, self.final_status)
+        if isinstance(step, Exception):
+            raise step
+        self.sent.append(message)
+        self.operations[message.operation_id] = step.status
+        return step
+
+    async def status(self, operation_id: str, *, timeout: float) -> EmailReceipt | None:
+        self.status_calls.append(operation_id)
+        if self.status_script:
+            step = self.status_script.pop(0)
+            if isinstance(step, Exception):
+                raise step
+            return step
+        if operation_id not in self.operations:
+            return None
+        return EmailReceipt(operation_id, self.operations[operation_id])
+
+    async def close(self) -> None:
+        return None

@@ -1,0 +1,315 @@
+"""The service's SMS paths with fakes: every SMS row of the contract's error table and the
+state machine (claim, replay, mismatch, in-flight, lease takeover, deadline)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+
+from instant.errors import ProblemCode, ProblemError, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from instant.idempotency import Channel, OrderState, RecipientStatus, provider_token_for, shipment_id_for
+from instant.orders import SmsOrder
+from tests.unit.conftest import CALLER, OTHER_CALLER, World, build_world
+
+BODY = "Your code is 123456. It expires in 5 minutes."
+
+
+def sms(key: str = "login-1", **changes: object) -> SmsOrder:
+    order = SmsOrder(
+        idempotency_id=key,
+        senders_reference="ref-1",
+        phone_number="+4799999999",
+        ttl_seconds=300,
+        sender=None,
+        body=BODY,
+    )
+    return replace(order, **changes)  # type: ignore[arg-type]
+
+
+def problem(answer_body: str) -> dict[str, object]:
+    parsed = json.loads(answer_body)
+    assert isinstance(parsed, dict)
+    return parsed
+
+
+async def test_new_key_is_sent_once_and_answered_201(world: World) -> None:
+    # when
+    answer = await world.service.send(sms(), CALLER)
+    # then
+    assert answer.status == 201
+    body = json.loads(answer.body)
+    shipment_id = shipment_id_for("caller-a", Channel.SMS, "login-1")
+    assert body == {
+        "notificationOrderId": body["notificationOrderId"],
+        "notification": {"shipmentId": shipment_id, "sendersReference": "ref-1", "status": "SMS_Accepted"},
+    }
+    assert answer.headers["Location"] == f"/notifications/api/v1/future/shipment/{shipment_id}"
+    assert [m.recipient for m in world.sms.sent] == ["+4799999999"]
+    sent = world.sms.sent[0]
+    assert sent.sender == "Instant"
+    assert sent.validity_seconds == 300
+    assert sent.token == provider_token_for("caller-a", Channel.SMS, "login-1")
+    record = world.store.records[shipment_id]
+    assert record.state is OrderState.COMPLETED
+    assert record.deadline == world.clock.now() + timedelta(seconds=300)
+    assert world.store.requests == 2  # the claim, then one transaction with state + audit
+
+
+async def test_sender_reference_is_left_out_when_not_given(world: World) -> None:
+    answer = await world.service.send(sms(senders_reference=None), CALLER)
+    assert "sendersReference" not in json.loads(answer.body)["notification"]
+
+
+async def test_replay_returns_the_same_bytes_and_sends_nothing(world: World) -> None:
+    first = await world.service.send(sms(), CALLER)
+    world.clock.advance(5)
+    # when
+    again = await world.service.send(sms(), CALLER)
+    # then
+    assert again.status == 200
+    assert again.body == first.body
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]
+    assert len(world.sms.calls) == 1
+    audits = world.store.audits[shipment_id_for("caller-a", Channel.SMS, "login-1")]
+    assert [(a.http_status, a.replay) for a in audits] == [(201, False), (200, True)]
+
+
+async def test_reused_key_with_other_payload_is_refused_naming_fields(world: World) -> None:
+    await world.service.send(sms(), CALLER)
+    # when
+    answer = await world.service.send(sms(body="Another code: 999999", ttl_seconds=120), CALLER)
+    # then
+    assert answer.status == 422
+    assert answer.content_type == "application/problem+json"
+    body = problem(answer.body)
+    assert body["code"] == "idempotency_key_reused"
+    assert body["fields"] == ["recipientSms.smsSettings.body", "recipientSms.timeToLiveInSeconds"]
+    assert len(world.sms.calls) == 1
+
+
+async def test_same_key_for_another_caller_is_a_separate_order(world: World) -> None:
+    await world.service.send(sms(), CALLER)
+    answer = await world.service.send(sms(body="other"), OTHER_CALLER)
+    assert answer.status == 201
+    assert len(world.sms.sent) == 2
+
+
+async def test_key_in_flight_answers_409_with_retry_after(world: World) -> None:
+    world.sms.delay = 0.05
+    first = asyncio.create_task(world.service.send(sms(), CALLER))
+    await asyncio.sleep(0.01)
+    # when
+    second = await world.service.send(sms(), CALLER)
+    # then
+    assert second.status == 409
+    assert second.headers["Retry-After"] == "1"
+    assert problem(second.body)["code"] == "request_in_progress"
+    assert (await first).status == 201
+    assert len(world.sms.calls) == 1
+
+
+async def test_concurrent_requests_with_one_key_send_at_most_once(world: World) -> None:
+    world.sms.delay = 0.02
+    answers = await asyncio.gather(*(world.service.send(sms(), CALLER) for _ in range(20)))
+    assert sorted({a.status for a in answers}) in ([201, 409], [201])
+    assert [a.status for a in answers].count(201) == 1
+    assert len(world.sms.sent) == 1
+
+
+async def test_crashed_holder_is_taken_over_only_after_its_lease(world: World) -> None:
+    # given: a holder that claimed the key and vanished (no final write)
+    world.sms.script = [ProviderUnavailable("hang", may_have_reached=True)] * 50
+    shipment_id = shipment_id_for("caller-a", Channel.SMS, "login-1")
+    claimed = await world.store.claim(
+        replace(
+            await _draft(world),
+            lease_until=world.clock.now() + timedelta(seconds=13),
+        )
+    )
+    world.sms.script = []
+    # when the lease still runs
+    early = await world.service.send(sms(), CALLER)
+    assert early.status == 409
+    # when it has run out
+    world.clock.advance(14)
+    late = await world.service.send(sms(), CALLER)
+    # then the same provider token and first-sent time are used again
+    assert late.status == 201
+    message = world.sms.calls[-1]
+    assert message.token == provider_token_for("caller-a", Channel.SMS, "login-1")
+    assert message.first_sent_at == claimed.first_sent_at
+    record = world.store.records[shipment_id]
+    assert record.attempts == 2
+    assert message.validity_seconds == 300 - 14
+
+
+async def _draft(world: World) -> object:
+    # A record exactly as the service would claim it, by letting a throwaway world claim it.
+    other = build_world()
+    other.clock.current = world.clock.current
+    other.sms.script = [ProviderUnavailable("down")] * 100
+    await other.service.send(sms(), CALLER)
+    record = other.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
+    return replace(record, state=OrderState.IN_PROGRESS, etag=None, attempts=1)
+
+
+async def test_provider_refusal_is_stored_and_replayed(world: World) -> None:
+    world.sms.script = [ProviderRejected("invalid recipient")]
+    first = await world.service.send(sms(), CALLER)
+    again = await world.service.send(sms(), CALLER)
+    assert first.status == 422
+    assert problem(first.body)["code"] == "recipient_rejected"
+    assert again.status == 422
+    assert again.body == first.body
+    assert again.headers["Idempotent-Replayed"] == "true"
+    record = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
+    assert record.status is RecipientStatus.SMS_FAILED_INVALID_RECIPIENT
+    assert len(world.sms.calls) == 1
+
+
+async def test_transient_failures_are_retried_with_the_same_token(world: World) -> None:
+    world.sms.script = [ProviderUnavailable("503"), ProviderUnavailable("429", retry_after=1.0)]
+    answer = await world.service.send(sms(), CALLER)
+    assert answer.status == 201
+    assert len(world.sms.calls) == 3
+    assert len({(m.token, m.first_sent_at) for m in world.sms.calls}) == 1
+    assert world.clock.slept == [0.2, 1.0]
+    assert len(world.sms.sent) == 1
+
+
+async def test_provider_down_for_the_whole_budget_answers_503_then_a_retry_takes_over(world: World) -> None:
+    world.sms.script = [ProviderUnavailable("503")] * 100
+    first = await world.service.send(sms(), CALLER)
+    assert first.status == 503
+    assert problem(first.body)["code"] == "provider_unavailable"
+    assert first.headers["Retry-After"] == "1"
+    assert sum(world.clock.slept) < 8
+    record = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
+    assert record.state is OrderState.RETRYABLE
+    # when the provider is back, the very next request takes over (no lease to wait for)
+    world.sms.script = []
+    again = await world.service.send(sms(), CALLER)
+    assert again.status == 201
+    assert "Idempotent-Replayed" not in again.headers
+    assert len(world.sms.sent) == 1
+
+
+async def test_retry_after_beyond_the_budget_is_not_waited_for(world: World) -> None:
+    world.sms.script = [ProviderUnavailable("429", retry_after=30.0)]
+    answer = await world.service.send(sms(), CALLER)
+    assert answer.status == 503
+    assert answer.headers["Retry-After"] == "30"
+    assert world.clock.slept == []
+
+
+async def test_outcome_unknown_is_stored_and_never_sent_again(world: World) -> None:
+    world.sms.script = [ProviderOutcomeUnknown("repeat refused")]
+    first = await world.service.send(sms(), CALLER)
+    again = await world.service.send(sms(), CALLER)
+    assert first.status == 502
+    assert problem(first.body)["code"] == "outcome_unknown"
+    assert again.status == 502 and again.body == first.body
+    assert len(world.sms.calls) == 1
+
+
+async def test_storage_down_answers_503_and_sends_nothing(world: World) -> None:
+    world.store.available = False
+    answer = await world.service.send(sms(), CALLER)
+    assert answer.status == 503
+    assert problem(answer.body)["code"] == "storage_unavailable"
+    assert world.sms.calls == []
+
+
+async def test_ttl_runs_out_while_provider_is_down_then_410_is_stored(world: World) -> None:
+    # given: a 60 s time-to-live and a provider that stays down
+    world.sms.script = [ProviderUnavailable("503")] * 1000
+    first = await world.service.send(sms(ttl_seconds=60), CALLER)
+    assert first.status == 503
+    # when the caller retries after the deadline
+    world.clock.advance(61)
+    calls_before = len(world.sms.calls)
+    late = await world.service.send(sms(ttl_seconds=60), CALLER)
+    # then nothing is handed over and the answer is stored
+    assert late.status == 410
+    assert problem(late.body)["code"] == "ttl_expired"
+    assert len(world.sms.calls) == calls_before
+    replayed = await world.service.send(sms(ttl_seconds=60), CALLER)
+    assert replayed.status == 410 and replayed.body == late.body
+    record = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
+    assert record.status is RecipientStatus.SMS_FAILED_TTL
+
+
+async def test_retry_never_gets_a_fresh_window(world: World) -> None:
+    world.sms.script = [ProviderUnavailable("503")] * 1000
+    first_receipt = world.clock.now()
+    await world.service.send(sms(ttl_seconds=600), CALLER)
+    world.clock.advance(300)
+    world.sms.script = []
+    answer = await world.service.send(sms(ttl_seconds=600), CALLER)
+    assert answer.status == 201
+    # the deadline is 600 s from the first receipt, not from this retry
+    elapsed = (world.clock.now() - first_receipt).total_seconds()
+    assert elapsed > 300
+    assert world.sms.calls[-1].validity_seconds == math.ceil(600 - elapsed)
+
+
+async def test_deadline_after_an_attempt_that_may_have_reached_is_outcome_unknown(world: World) -> None:
+    world.sms.script = [ProviderUnavailable("no answer", may_have_reached=True)] * 1000
+    await world.service.send(sms(ttl_seconds=60), CALLER)
+    world.clock.advance(61)
+    answer = await world.service.send(sms(ttl_seconds=60), CALLER)
+    assert answer.status == 502
+    assert problem(answer.body)["code"] == "outcome_unknown"
+
+
+async def test_internal_retries_stop_at_the_deadline(world: World) -> None:
+    # given: a key taken over 2 s before its deadline, provider failing with backoff
+    world.sms.script = [ProviderUnavailable("503")] * 1000
+    await world.service.send(sms(ttl_seconds=60), CALLER)
+    world.clock.advance(58 - 8)
+    before = world.clock.now()
+    await world.service.send(sms(ttl_seconds=60), CALLER)
+    deadline = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")].deadline
+    assert deadline is not None
+    assert world.clock.now() < deadline
+    assert (world.clock.now() - before).total_seconds() < 2
+
+
+async def test_validity_period_is_clamped_to_acs_range(world: World) -> None:
+    await world.service.send(sms(key="long", ttl_seconds=172_800), CALLER)
+    assert world.sms.sent[-1].validity_seconds == 43_200
+
+
+async def test_audit_entry_holds_digest_and_length_never_the_body(world: World) -> None:
+    await world.service.send(sms(), CALLER)
+    (entry,) = world.store.audits[shipment_id_for("caller-a", Channel.SMS, "login-1")]
+    assert entry.body_length == len(BODY)
+    assert len(entry.body_sha256) == 64
+    assert BODY not in repr(entry)
+    assert "123456" not in repr(entry)
+    assert entry.caller == "caller-a"
+    assert entry.outcome == "created"
+    assert entry.provider_id == "msg-1"
+    assert entry.ttl_seconds == 300
+
+
+async def test_shipment_is_visible_to_its_caller_only(world: World) -> None:
+    created = json.loads((await world.service.send(sms(), CALLER)).body)
+    shipment_id = created["notification"]["shipmentId"]
+    own = await world.service.get_shipment("caller-a", shipment_id, "t")
+    body = json.loads(own.body)
+    assert body["status"] == "Order_Completed"
+    assert body["type"] == "Instant"
+    assert body["recipients"] == [
+        {"type": "SMS", "destination": "+4799999999", "status": "SMS_Accepted", "lastUpdate": body["lastUpdate"]}
+    ]
+    for caller, sid in (("caller-b", shipment_id), ("caller-a", "not-a-uuid"), ("caller-a", "0" * 32)):
+        with pytest.raises(ProblemError) as raised:
+            await world.service.get_shipment(caller, sid, "t")
+        assert raised.value.code is ProblemCode.NOT_FOUND
