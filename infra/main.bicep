@@ -1,0 +1,286 @@
+// instant-notifications: Azure deployment (resource-group scope).
+//
+//   az deployment group create -g <rg> -f infra/main.bicep -p infra/env/<env>.parameters.json
+//
+// Deploys: Log Analytics + Application Insights, a storage account (host + app table + Flex
+// deployment container), ACS + Email Communication Service, API Management, the Function App on
+// Flex Consumption, the identity's role assignments, and the API (operations + policies) in APIM.
+// No secret is a parameter, an app setting or an output; see infra/README.md.
+
+targetScope = 'resourceGroup'
+
+// ---- naming / placement ---------------------------------------------------------------------
+@description('Environment; part of every resource name.')
+@allowed([
+  'dev'
+  'test'
+  'prod'
+])
+param environmentName string
+
+@description('Region of the regional resources (must offer Flex Consumption and API Management).')
+param location string = resourceGroup().location
+
+@description('Short lowercase alphanumeric prefix of resource names.')
+@minLength(2)
+@maxLength(8)
+param namePrefix string = 'instant'
+
+@description('Tags applied to every resource.')
+param tags object = {}
+
+// ---- storage / monitoring -------------------------------------------------------------------
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+  'Standard_GZRS'
+])
+param storageSkuName string = 'Standard_LRS'
+
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+@description('Accept only Entra ID-authenticated telemetry in Application Insights.')
+param appInsightsDisableLocalAuth bool = true
+
+// ---- communication --------------------------------------------------------------------------
+@description('Data location of ACS and its Email Communication Service (e.g. Europe, United States).')
+param acsDataLocation string = 'Europe'
+
+@description('Customer-owned sending domain; empty for the Azure-managed domain only.')
+param customEmailDomain string = ''
+
+@description('true once the customer domain is verified (DNS); it is then linked and becomes the default sender.')
+param customEmailDomainVerified bool = false
+
+param emailSenderDisplayName string = 'Notifications'
+
+@description('SMS_DEFAULT_SENDER: a number bought in the ACS portal (E.164, e.g. +18005550100) or a registered alphanumeric sender ID. Empty until one exists (cannot be bought with Bicep).')
+param smsDefaultSender string = ''
+
+@description('Role of the app identity on the ACS resource (see modules/roles.bicep).')
+param acsRoleDefinitionId string = '09976791-48a7-449e-bb21-39d1a415f350'
+
+// ---- app behaviour --------------------------------------------------------------------------
+@minValue(1)
+@maxValue(60)
+param requestBudgetSeconds int = 8
+
+@minValue(1)
+param idempotencyRetentionHours int = 168
+
+@minValue(1)
+param auditRetentionDays int = 365
+
+@minValue(40)
+@maxValue(1000)
+param functionMaximumInstanceCount int = 100
+
+@allowed([
+  512
+  2048
+  4096
+])
+param functionInstanceMemoryMB int = 2048
+
+@description('Zone-redundant Flex Consumption plan (region must support availability zones).')
+param functionZoneRedundant bool = false
+
+@description('CIDR ranges allowed to the Function App\'s scm (deployment) site; empty = any, Entra ID only.')
+param scmAllowedIpRanges array = []
+
+// ---- API Management -------------------------------------------------------------------------
+@description('Classic tiers only (static gateway IP for the app\'s access restriction; Consumption lacks rate-limit-by-key).')
+@allowed([
+  'Developer'
+  'Basic'
+  'Standard'
+  'Premium'
+])
+param apimSkuName string = 'Developer'
+
+@minValue(1)
+@maxValue(10)
+param apimSkuCapacity int = 1
+
+param apimPublisherEmail string
+param apimPublisherName string
+
+@allowed([
+  'v1'
+  'v2'
+])
+param jwtTokenVersion string = 'v2'
+
+@description('aud of caller tokens (the API app registration\'s Application ID URI or client ID).')
+param jwtAudience string
+
+@allowed([
+  'roles'
+  'scp'
+])
+param jwtRequiredClaim string = 'roles'
+
+@description('App role (roles) or scope (scp) a caller must hold.')
+param jwtRequiredClaimValue string
+
+@description('Claim that identifies the caller: X-Caller-Id and the rate-limit key.')
+@allowed([
+  'azp'
+  'appid'
+  'oid'
+  'sub'
+])
+param callerIdClaim string = 'azp'
+
+@minValue(1)
+param rateLimitCalls int = 60
+
+@minValue(1)
+param rateLimitPeriodSeconds int = 60
+
+@minValue(1)
+param anonymousRateLimitCalls int = 30
+
+@minValue(1)
+param anonymousRateLimitPeriodSeconds int = 60
+
+// ---- names ----------------------------------------------------------------------------------
+var suffix = uniqueString(resourceGroup().id, environmentName)
+var baseName = '${toLower(namePrefix)}-${environmentName}'
+var allTags = union(tags, {
+  application: 'instant-notifications'
+  environment: environmentName
+})
+var names = {
+  workspace: 'log-${baseName}-${suffix}'
+  appInsights: 'appi-${baseName}-${suffix}'
+  storage: take(replace('st${toLower(namePrefix)}${environmentName}${suffix}', '-', ''), 24)
+  communication: 'acs-${baseName}-${suffix}'
+  email: 'email-${baseName}-${suffix}'
+  apim: 'apim-${baseName}-${suffix}'
+  plan: 'plan-${baseName}-${suffix}'
+  functionApp: 'func-${baseName}-${suffix}'
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    tags: allTags
+    workspaceName: names.workspace
+    appInsightsName: names.appInsights
+    retentionInDays: logRetentionDays
+    disableLocalAuth: appInsightsDisableLocalAuth
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    tags: allTags
+    storageAccountName: names.storage
+    skuName: storageSkuName
+  }
+}
+
+module communication 'modules/communication.bicep' = {
+  name: 'communication'
+  params: {
+    tags: allTags
+    communicationServiceName: names.communication
+    emailServiceName: names.email
+    dataLocation: acsDataLocation
+    customEmailDomain: customEmailDomain
+    customEmailDomainVerified: customEmailDomainVerified
+    senderDisplayName: emailSenderDisplayName
+  }
+}
+
+module apimService 'modules/apim-service.bicep' = {
+  name: 'apim-service'
+  params: {
+    location: location
+    tags: allTags
+    apimName: names.apim
+    skuName: apimSkuName
+    skuCapacity: apimSkuCapacity
+    publisherEmail: apimPublisherEmail
+    publisherName: apimPublisherName
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'functionapp'
+  params: {
+    location: location
+    tags: allTags
+    planName: names.plan
+    functionAppName: names.functionApp
+    storageAccountName: storage.outputs.storageAccountName
+    deploymentContainerUrl: storage.outputs.deploymentContainerUrl
+    workspaceId: monitoring.outputs.workspaceId
+    appInsightsName: monitoring.outputs.appInsightsName
+    allowedCallerIpAddresses: apimService.outputs.publicIpAddresses
+    scmAllowedIpRanges: scmAllowedIpRanges
+    maximumInstanceCount: functionMaximumInstanceCount
+    instanceMemoryMB: functionInstanceMemoryMB
+    zoneRedundant: functionZoneRedundant
+    acsEndpoint: communication.outputs.endpoint
+    tablesEndpoint: storage.outputs.tableEndpoint
+    instantTableName: first(storage.outputs.tableNames)
+    smsDefaultSender: smsDefaultSender
+    emailDefaultSender: communication.outputs.defaultEmailSender
+    emailAllowedSenders: communication.outputs.allowedEmailSenders
+    requestBudgetSeconds: requestBudgetSeconds
+    idempotencyRetentionHours: idempotencyRetentionHours
+    auditRetentionDays: auditRetentionDays
+  }
+}
+
+module roles 'modules/roles.bicep' = {
+  name: 'roles'
+  params: {
+    principalId: functionApp.outputs.principalId
+    storageAccountName: storage.outputs.storageAccountName
+    communicationServiceName: communication.outputs.communicationServiceName
+    appInsightsName: monitoring.outputs.appInsightsName
+    acsRoleDefinitionId: acsRoleDefinitionId
+  }
+}
+
+module apimApi 'modules/apim-api.bicep' = {
+  name: 'apim-api'
+  params: {
+    apimName: apimService.outputs.apimName
+    functionAppName: functionApp.outputs.functionAppName
+    jwtTokenVersion: jwtTokenVersion
+    jwtAudience: jwtAudience
+    jwtRequiredClaim: jwtRequiredClaim
+    jwtRequiredClaimValue: jwtRequiredClaimValue
+    callerIdClaim: callerIdClaim
+    rateLimitCalls: rateLimitCalls
+    rateLimitPeriodSeconds: rateLimitPeriodSeconds
+    anonymousRateLimitCalls: anonymousRateLimitCalls
+    anonymousRateLimitPeriodSeconds: anonymousRateLimitPeriodSeconds
+  }
+  // The function key exists once the host runs, which needs its storage roles.
+  dependsOn: [
+    roles
+  ]
+}
+
+output functionAppName string = functionApp.outputs.functionAppName
+output functionAppHostName string = functionApp.outputs.defaultHostName
+output apimName string = apimService.outputs.apimName
+output apiBaseUrl string = '${apimService.outputs.gatewayUrl}/${apimApi.outputs.apiPath}'
+output apimPublicIpAddresses array = apimService.outputs.publicIpAddresses
+output acsEndpoint string = communication.outputs.endpoint
+output emailDefaultSender string = communication.outputs.defaultEmailSender
+output storageAccountName string = storage.outputs.storageAccountName
+output customDomainVerificationRecords object = communication.outputs.customDomainVerificationRecords
+output jwtIssuer string = apimApi.outputs.jwtIssuer
