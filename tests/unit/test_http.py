@@ -326,3 +326,93 @@ async def test_no_input_makes_the_sms_endpoint_answer_5xx(world: World, payload:
         if response.status_code >= 400:
             assert response.mimetype == "application/problem+json"
             assert isinstance(parsed["code"], str)
+
+
+EMAIL_URL = "http://localhost/notifications/api/v1/future/orders/instant/email"
+
+
+def valid_email(**settings_changes: Any) -> dict[str, Any]:
+    return {
+        "idempotencyId": "verify-email-41",
+        "sendersReference": "ref-9",
+        "recipientEmail": {
+            "emailAddress": "User@Example.NO",
+            "emailSettings": {
+                "subject": "Your code",
+                "body": "<p>Your code is <b>123456</b></p>",
+                "contentType": "html",
+                **settings_changes,
+            },
+        },
+    }
+
+
+async def test_valid_email_is_created_with_normalised_address(world: World) -> None:
+    status, _, body = await call(request(valid_email(), url=EMAIL_URL), "instant_email")
+    assert status == 201
+    assert body["notification"]["status"] == "Email_Succeeded"
+    (sent,) = world.email.sent
+    assert sent.recipient == "User@example.no"
+    assert sent.content_type.value == "Html"
+
+
+@pytest.mark.parametrize(
+    ("change", "path"),
+    [
+        ({"subject": "a\nb"}, "recipientEmail.emailSettings.subject"),
+        ({"subject": "s" * 999}, "recipientEmail.emailSettings.subject"),
+        ({"subject": " "}, "recipientEmail.emailSettings.subject"),
+        ({"body": ""}, "recipientEmail.emailSettings.body"),
+        ({"body": "x" * (512 * 1024 + 1)}, "recipientEmail.emailSettings.body"),
+        ({"contentType": "Markdown"}, "recipientEmail.emailSettings.contentType"),
+        ({"senderEmailAddress": "not an address"}, "recipientEmail.emailSettings.senderEmailAddress"),
+        ({"cc": "x@example.com"}, "recipientEmail.emailSettings.cc"),
+    ],
+)
+async def test_each_email_rule_is_named_in_errors(world: World, change: dict[str, Any], path: str) -> None:
+    status, _, body = await call(request(valid_email(**change), url=EMAIL_URL), "instant_email")
+    assert status == 400
+    assert path in body["errors"], body["errors"]
+
+
+async def test_bad_email_address_is_named(world: World) -> None:
+    payload = valid_email()
+    payload["recipientEmail"]["emailAddress"] = "user@"
+    status, _, body = await call(request(payload, url=EMAIL_URL), "instant_email")
+    assert status == 400
+    assert "recipientEmail.emailAddress" in body["errors"]
+
+
+email_like = st.fixed_dictionaries(
+    {},
+    optional={
+        "idempotencyId": json_values,
+        "recipientEmail": st.fixed_dictionaries(
+            {},
+            optional={
+                "emailAddress": json_values | st.emails(),
+                "emailSettings": st.fixed_dictionaries(
+                    {},
+                    optional={
+                        "subject": json_values,
+                        "body": json_values,
+                        "contentType": json_values | st.sampled_from(["plain", "HTML", "Html", "x"]),
+                        "senderEmailAddress": json_values | st.emails(),
+                    },
+                )
+                | json_values,
+            },
+        )
+        | json_values,
+    },
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(payload=email_like | json_values)
+async def test_no_input_makes_the_email_endpoint_answer_5xx(world: World, payload: Any) -> None:
+    response = await _handlers()["instant_email"](request(json.dumps(payload), url=EMAIL_URL))
+    assert response.status_code < 500, response.get_body()
+    if response.status_code >= 400:
+        assert response.mimetype == "application/problem+json"
+        assert isinstance(json.loads(response.get_body())["code"], str)
