@@ -1,0 +1,233 @@
+"""API Management: the API exposes exactly EXPECTED_ROUTES, and the policies do what the app trusts.
+
+The app trusts X-Caller-Id, so APIM must (1) authenticate the caller with validate-jwt, (2) delete
+any client-sent X-Caller-Id BEFORE setting it from the configured claim, (3) rate-limit per caller.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.infra.bicep import APIM_POLICY_DIR, INFRA_DIR, body, function_calls, module, parse, resolve, single_resource
+from tests.infra.routes import EXPECTED_ROUTES, ROUTE_PREFIX
+
+API_POLICY = APIM_POLICY_DIR / "api-policy.xml"
+CALLER_POLICY = APIM_POLICY_DIR / "operation-caller-policy.xml"
+ANONYMOUS_POLICY = APIM_POLICY_DIR / "operation-anonymous-policy.xml"
+PLACEHOLDER = re.compile(r"__[A-Z][A-Z0-9_]*__")
+
+
+@pytest.fixture(scope="module")
+def api_template() -> dict[str, Any]:
+    return module("apim-api")
+
+
+@pytest.fixture(scope="module")
+def operations(api_template: dict[str, Any]) -> list[dict[str, Any]]:
+    resource = single_resource(api_template, "Microsoft.ApiManagement/service/apis/operations")
+    loop = resource["config"]["loop_type"]["detail"]
+    assert loop["array_name"] == "apiOperations", "operations must be generated from the apiOperations list"
+    ops = list(resolve("apiOperations", api_template))
+    assert all(isinstance(op, dict) for op in ops)
+    return ops
+
+
+def _inbound(path: Path) -> list[ET.Element]:
+    root = ET.parse(path).getroot()
+    assert root.tag == "policies"
+    assert [child.tag for child in root] == ["inbound", "backend", "outbound", "on-error"], path.name
+    inbound = root.find("inbound")
+    assert inbound is not None
+    return list(inbound)
+
+
+def _index(elements: list[ET.Element], tag: str, **attrs: str) -> int:
+    for i, el in enumerate(elements):
+        if el.tag == tag and all(el.get(k) == v for k, v in attrs.items()):
+            return i
+    raise AssertionError(f"no <{tag} {attrs}> in inbound")
+
+
+# ---- operations ----------------------------------------------------------------------------
+
+
+def test_api_path_is_the_route_prefix(api_template: dict[str, Any]) -> None:
+    api = body(single_resource(api_template, "Microsoft.ApiManagement/service/apis"))
+    assert next(resolve(api["properties"]["path"], api_template)) == ROUTE_PREFIX
+    assert api["properties"]["protocols"] == ["https"]
+
+
+def test_operations_are_exactly_the_expected_routes(operations: list[dict[str, Any]]) -> None:
+    exposed = sorted((op["method"], f"/{ROUTE_PREFIX}{op['urlTemplate']}") for op in operations)
+    expected = sorted((r.method, r.path) for r in EXPECTED_ROUTES)
+    assert exposed == expected
+
+
+def test_anonymous_operations_match_route_auth(operations: list[dict[str, Any]]) -> None:
+    by_path = {(op["method"], f"/{ROUTE_PREFIX}{op['urlTemplate']}"): op for op in operations}
+    for route in EXPECTED_ROUTES:
+        op = by_path[(route.method, route.path)]
+        assert op["anonymous"] is (route.auth == "anonymous"), route
+
+
+def test_path_parameters_are_declared(operations: list[dict[str, Any]]) -> None:
+    for op in operations:
+        in_template = set(re.findall(r"{(\w+)}", op["urlTemplate"]))
+        declared = {p["name"] for p in op["templateParameters"]}
+        assert in_template == declared, op["name"]
+        assert all(p["required"] is True for p in op["templateParameters"])
+
+
+def test_operation_policy_follows_the_anonymous_flag(api_template: dict[str, Any]) -> None:
+    resource = single_resource(api_template, "Microsoft.ApiManagement/service/apis/operations/policies")
+    assert resource["config"]["loop_type"]["detail"]["array_name"] == "apiOperations"
+    value = body(resource)["properties"]["value"]["operator"]
+    assert value["type"] == "conditional"
+    assert value["operands"]["condition"]["operator"]["operands"] == {"operand_1": "op", "operand_2": "anonymous"}
+    assert value["operands"]["true_value"] == "anonymousPolicy"
+    assert value["operands"]["false_value"] == "callerPolicy"
+
+
+def test_policies_are_loaded_from_the_xml_files(api_template: dict[str, Any]) -> None:
+    loaded = {
+        (INFRA_DIR / "modules" / c["function"]["parameters"]["file_path"]).resolve()
+        for c in function_calls(api_template, "load_text_content")
+    }
+    assert loaded == {API_POLICY.resolve(), CALLER_POLICY.resolve(), ANONYMOUS_POLICY.resolve()}
+
+
+# ---- policy documents ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(APIM_POLICY_DIR.glob("*.xml")), ids=lambda p: p.name)
+def test_policy_is_well_formed_and_keeps_base(path: Path) -> None:
+    root = ET.parse(path).getroot()
+    for section in ("inbound", "backend", "outbound", "on-error"):
+        element = root.find(section)
+        assert element is not None and element.find("base") is not None, f"{path.name}: <{section}> lost <base />"
+
+
+def test_api_policy_removes_client_caller_id_for_every_operation() -> None:
+    inbound = _inbound(API_POLICY)
+    delete = _index(inbound, "set-header", name="X-Caller-Id", **{"exists-action": "delete"})
+    assert _index(inbound, "base") < delete
+    assert not [e for e in inbound if e.tag == "set-header" and e.get("name") == "X-Caller-Id" and e is not inbound[delete]]
+    assert inbound[_index(inbound, "set-backend-service")].get("backend-id") == "__BACKEND_ID__"
+
+
+def test_caller_policy_validates_jwt() -> None:
+    inbound = _inbound(CALLER_POLICY)
+    jwt = inbound[_index(inbound, "validate-jwt")]
+    assert jwt.get("header-name") == "Authorization"
+    assert jwt.get("failed-validation-httpcode") == "401"
+    assert jwt.get("require-signed-tokens") == "true"
+    assert jwt.get("require-expiration-time") == "true"
+    assert jwt.find("openid-config").get("url") == "__OPENID_CONFIG_URL__"
+    assert [a.text for a in jwt.find("audiences")] == ["__JWT_AUDIENCE__"]
+    assert [i.text for i in jwt.find("issuers")] == ["__JWT_ISSUER__"]
+    claim = jwt.find("required-claims/claim")
+    assert claim.get("name") == "__REQUIRED_CLAIM__"
+    assert [v.text for v in claim] == ["__REQUIRED_CLAIM_VALUE__"]
+    assert jwt.get("output-token-variable-name") == "caller-jwt"
+
+
+def test_caller_policy_deletes_client_caller_id_before_setting_it_from_the_claim() -> None:
+    inbound = _inbound(CALLER_POLICY)
+    jwt = _index(inbound, "validate-jwt")
+    delete = _index(inbound, "set-header", name="X-Caller-Id", **{"exists-action": "delete"})
+    set_ = _index(inbound, "set-header", name="X-Caller-Id", **{"exists-action": "override"})
+    assert jwt < delete < set_, "order must be: validate-jwt, delete X-Caller-Id, set X-Caller-Id"
+    variable = inbound[_index(inbound, "set-variable", name="caller-id")]
+    assert 'context.Variables["caller-jwt"]' in variable.get("value")
+    assert '"__CALLER_ID_CLAIM__"' in variable.get("value")
+    assert 'context.Variables["caller-id"]' in inbound[set_].find("value").text
+    # No header of that name is set anywhere else, and never from the request.
+    assert "context.Request.Headers" not in ET.tostring(ET.parse(CALLER_POLICY).getroot(), encoding="unicode")
+
+
+def test_caller_without_claim_is_refused() -> None:
+    inbound = _inbound(CALLER_POLICY)
+    choose = inbound[_index(inbound, "choose")]
+    assert _index(inbound, "set-variable", name="caller-id") < _index(inbound, "choose") < _index(
+        inbound, "set-header", name="X-Caller-Id", **{"exists-action": "override"}
+    )
+    assert choose.find("when/return-response/set-status").get("code") == "403"
+
+
+def test_caller_policy_rate_limits_per_caller() -> None:
+    inbound = _inbound(CALLER_POLICY)
+    limit = inbound[_index(inbound, "rate-limit-by-key")]
+    assert 'context.Variables["caller-id"]' in limit.get("counter-key")
+    assert limit.get("calls") == "__RATE_LIMIT_CALLS__"
+    assert limit.get("renewal-period") == "__RATE_LIMIT_PERIOD_SECONDS__"
+    assert _index(inbound, "validate-jwt") < _index(inbound, "rate-limit-by-key")
+
+
+def test_anonymous_policy_has_no_jwt_and_a_per_ip_limit() -> None:
+    inbound = _inbound(ANONYMOUS_POLICY)
+    assert not [e for e in inbound if e.tag == "validate-jwt"]
+    limit = inbound[_index(inbound, "rate-limit-by-key")]
+    assert "context.Request.IpAddress" in limit.get("counter-key")
+
+
+def _placeholders(path: Path) -> set[str]:
+    # Parsed, so placeholders mentioned in XML comments do not count.
+    return set(PLACEHOLDER.findall(ET.tostring(ET.parse(path).getroot(), encoding="unicode")))
+
+
+def _replaced_placeholders(template: dict[str, Any]) -> set[str]:
+    return {c["function"]["parameters"]["old_string"] for c in function_calls(template, "replace")}
+
+
+@pytest.mark.parametrize("path", [API_POLICY, CALLER_POLICY, ANONYMOUS_POLICY], ids=lambda p: p.name)
+def test_every_placeholder_is_replaced_at_deployment(path: Path, api_template: dict[str, Any]) -> None:
+    in_xml = _placeholders(path)
+    assert in_xml, path.name
+    assert in_xml <= _replaced_placeholders(api_template), f"{path.name}: never replaced: {in_xml - _replaced_placeholders(api_template)}"
+
+
+def test_no_replacement_targets_a_missing_placeholder(api_template: dict[str, Any]) -> None:
+    in_xml = set().union(*(_placeholders(p) for p in (API_POLICY, CALLER_POLICY, ANONYMOUS_POLICY)))
+    assert _replaced_placeholders(api_template) <= in_xml
+
+
+# ---- function key / backend / tier -----------------------------------------------------------
+
+
+def test_function_key_is_a_secret_named_value_read_at_deploy_time(api_template: dict[str, Any]) -> None:
+    named = body(single_resource(api_template, "Microsoft.ApiManagement/service/namedValues"))
+    assert named["properties"]["secret"] is True
+    value = named["properties"]["value"]["operator"]
+    assert value["type"] == "property_accessor"
+    assert value["operands"]["operand_1"]["operator"]["operands"] == {"operand_1": "functionHost", "func_name": "listKeys"}
+    host = api_template["resources"]["functionHost"]
+    assert host["existing"] is True and host["type"] == "Microsoft.Web/sites/host"
+
+
+def test_backend_sends_the_key_as_x_functions_key(api_template: dict[str, Any]) -> None:
+    backend = body(single_resource(api_template, "Microsoft.ApiManagement/service/backends"))
+    headers = backend["properties"]["credentials"]["header"]
+    (name,) = headers
+    assert name.strip("'") == "x-functions-key"
+    assert headers[name] == ["{{${functionKeyNamedValue}}}"]
+    assert backend["properties"]["url"].endswith("/${routePrefix}")
+    assert backend["properties"]["tls"] == {"validateCertificateChain": True, "validateCertificateName": True}
+
+
+def test_callers_do_not_need_subscription_keys(api_template: dict[str, Any]) -> None:
+    api = body(single_resource(api_template, "Microsoft.ApiManagement/service/apis"))
+    assert api["properties"]["subscriptionRequired"] is False  # the JWT is the credential
+
+
+def test_tier_supports_rate_limit_by_key_and_has_a_static_ip() -> None:
+    allowed = parse(INFRA_DIR / "main.bicep")["parameters"]["apimSkuName"]["decorators"]
+    (skus,) = [d["argument"] for d in allowed if d["type"] == "allowed"]
+    assert "Consumption" not in skus  # no rate-limit-by-key there
+    assert not [s for s in skus if s.endswith("V2")]  # no static gateway IP for the app's allow-list
+    service = body(single_resource(module("apim-service"), "Microsoft.ApiManagement/service"))
+    assert service["properties"]["virtualNetworkType"] == "None"
