@@ -139,12 +139,14 @@ param callerIdClaim string = 'azp'
 param rateLimitCalls int = 60
 
 @minValue(1)
+@maxValue(300) // rate-limit-by-key's longest renewal period
 param rateLimitPeriodSeconds int = 60
 
 @minValue(1)
 param anonymousRateLimitCalls int = 30
 
 @minValue(1)
+@maxValue(300) // rate-limit-by-key's longest renewal period
 param anonymousRateLimitPeriodSeconds int = 60
 
 // ---- names ----------------------------------------------------------------------------------

@@ -54,6 +54,7 @@ param rateLimitCalls int = 60
 
 @description('Rate-limit period in seconds.')
 @minValue(1)
+@maxValue(300) // rate-limit-by-key's longest renewal period
 param rateLimitPeriodSeconds int = 60
 
 @description('Calls per client IP per period on the anonymous operations.')
@@ -61,6 +62,7 @@ param rateLimitPeriodSeconds int = 60
 param anonymousRateLimitCalls int = 30
 
 @minValue(1)
+@maxValue(300) // rate-limit-by-key's longest renewal period
 param anonymousRateLimitPeriodSeconds int = 60
 
 // The app's host.json routePrefix; the public path in APIM is the same.

@@ -191,6 +191,12 @@ def test_every_placeholder_is_replaced_at_deployment(path: Path, api_template: d
     assert in_xml <= _replaced_placeholders(api_template), f"{path.name}: never replaced: {in_xml - _replaced_placeholders(api_template)}"
 
 
+def test_placeholders_do_not_contain_each_other(api_template: dict[str, Any]) -> None:
+    # replace() runs one placeholder after another: none may be a substring of another.
+    names = _replaced_placeholders(api_template)
+    assert not [(a, b) for a in names for b in names if a != b and a in b]
+
+
 def test_no_replacement_targets_a_missing_placeholder(api_template: dict[str, Any]) -> None:
     in_xml = set().union(*(_placeholders(p) for p in (API_POLICY, CALLER_POLICY, ANONYMOUS_POLICY)))
     assert _replaced_placeholders(api_template) <= in_xml

@@ -79,9 +79,13 @@ def test_parameter_file_matches_main(path: Path) -> None:
     assert not secure & set(values), f"{path.name} sets @secure() parameters"
     assert values["environmentName"] == path.name.split(".")[0]
     for name, value in values.items():
-        allowed = [d["argument"] for d in params[name]["decorators"] if d["type"] == "allowed"]
-        if allowed:
-            assert value in allowed[0], f"{path.name}: {name}={value!r} not in {allowed[0]}"
+        decorators = {d["type"]: d.get("argument") for d in params[name]["decorators"]}
+        if "allowed" in decorators:
+            assert value in decorators["allowed"], f"{path.name}: {name}={value!r} not in {decorators['allowed']}"
+        if "min_value" in decorators:
+            assert value >= decorators["min_value"], f"{path.name}: {name}={value!r} below minimum"
+        if "max_value" in decorators:
+            assert value <= decorators["max_value"], f"{path.name}: {name}={value!r} above maximum"
 
 
 @pytest.mark.parametrize("path", bicep_files(), ids=lambda p: p.relative_to(INFRA_DIR).as_posix())
