@@ -1,0 +1,134 @@
+"""The aiohttp application, the unauthenticated /_emulator/ admin API and the in-process runner."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from .common import error_response
+from .email_api import handle_email_send, handle_email_status
+from .sms import handle_sms
+from .state import STATE_KEY, EmulatorOptions, EmulatorState
+
+# --------------------------------------------------------------------------- admin (no auth)
+
+
+async def admin_health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "pending": request.app[STATE_KEY].pending})
+
+
+async def admin_get_config(request: web.Request) -> web.Response:
+    return web.json_response({"latency_ms": request.app[STATE_KEY].latency_ms})
+
+
+async def admin_set_config(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    try:
+        payload = await request.json()
+    except ValueError:
+        return error_response(400, "BadRequest", "Body is not valid JSON.")
+    latency = payload.get("latency_ms") if isinstance(payload, dict) else None
+    if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
+        return error_response(400, "BadRequest", "'latency_ms' must be a number >= 0.")
+    state.latency_ms = float(latency)
+    return web.json_response({"latency_ms": state.latency_ms})
+
+
+async def admin_get_inbox(request: web.Request) -> web.Response:
+    state = request.app[STATE_KEY]
+    to = request.query.get("to")
+    running = state.options.email_running_seconds
+    sms = [m.to_json() for m in state.sms_inbox if to is None or m.to == to]
+    emails = [
+        m.to_json(running)
+        for m in state.email_inbox
+        if to is None or to.lower() in (a.lower() for a in m.addresses())
+    ]
+    return web.json_response({"sms": sms, "email": emails})
+
+
+async def admin_clear(request: web.Request) -> web.Response:
+    request.app[STATE_KEY].clear()
+    return web.json_response({"cleared": True})
+
+
+async def admin_requests(request: web.Request) -> web.Response:
+    return web.json_response([r.to_json() for r in request.app[STATE_KEY].requests])
+
+
+# --------------------------------------------------------------------------- app and runner
+
+
+def create_app(
+    access_key: str,
+    *,
+    repeatability_window_seconds: float = 3600,
+    slow_seconds: float = 2.0,
+    email_running_seconds: float = 0.2,
+    email_retry_after: str = "1",
+) -> web.Application:
+    """Build the emulator; access_key is the base64 ACS access key the clients sign with."""
+    try:
+        key = base64.b64decode(access_key, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("access_key must be base64") from exc
+    options = EmulatorOptions(
+        repeatability_window_seconds=repeatability_window_seconds,
+        slow_seconds=slow_seconds,
+        email_running_seconds=email_running_seconds,
+        email_retry_after=email_retry_after,
+    )
+    app = web.Application()
+    app[STATE_KEY] = EmulatorState(access_key=key, options=options)
+
+    async def release_held_requests(app: web.Application) -> None:
+        # Held-open handlers watch this, so shutdown does not wait for aiohttp's shutdown_timeout.
+        app[STATE_KEY].stopping.set()
+
+    app.on_shutdown.append(release_held_requests)
+    app.router.add_post("/sms", handle_sms)
+    app.router.add_post("/emails:send", handle_email_send)
+    app.router.add_get("/emails/operations/{operation_id}", handle_email_status)
+    app.router.add_get("/_emulator/health", admin_health)
+    app.router.add_get("/_emulator/config", admin_get_config)
+    app.router.add_post("/_emulator/config", admin_set_config)
+    app.router.add_get("/_emulator/inbox", admin_get_inbox)
+    app.router.add_delete("/_emulator/inbox", admin_clear)
+    app.router.add_get("/_emulator/requests", admin_requests)
+    return app
+
+
+@dataclass
+class RunningEmulator:
+    app: web.Application
+    runner: web.AppRunner
+    base_url: str
+
+    @property
+    def state(self) -> EmulatorState:
+        return self.app[STATE_KEY]
+
+    async def stop(self) -> None:
+        self.state.stopping.set()
+        await self.runner.cleanup()
+
+
+async def start_emulator(
+    access_key: str, host: str = "127.0.0.1", port: int = 0, **options: Any
+) -> RunningEmulator:
+    """Start the emulator in the running event loop; options are create_app's keyword arguments."""
+    app = create_app(access_key, **options)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except BaseException:
+        await runner.cleanup()
+        raise
+    bound_port = runner.addresses[0][1]
+    url_host = f"[{host}]" if ":" in host else host
+    return RunningEmulator(app=app, runner=runner, base_url=f"http://{url_host}:{bound_port}")
