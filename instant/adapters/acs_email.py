@@ -17,22 +17,16 @@ from typing import Any
 from azure.communication.email.aio import EmailClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    HttpResponseError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.rest import HttpRequest
 
+from instant.adapters.provider_errors import TRANSIENT_STATUSES, retry_after, transport_failure
 from instant.adapters.retry import DEADLINE_OPTION, BudgetedRetryPolicy
 from instant.errors import ProviderRejected, ProviderUnavailable
 from instant.ports import EmailContentType, EmailMessage, EmailOperationStatus, EmailReceipt
 
 API_VERSION = "2025-09-01"
 POLLING_INTERVAL_SECONDS = 0.25
-_TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
 
 
 class AcsEmailGateway:
@@ -69,7 +63,7 @@ class AcsEmailGateway:
         except HttpResponseError as exc:
             raise _translate_http(exc) from exc
         except AzureError as exc:
-            raise _translate_transport(exc) from exc
+            raise transport_failure(exc) from exc
         # ACS took the operation. Wait briefly for a terminal status; Running is an answer too.
         try:
             await asyncio.wait_for(poller.result(), timeout=max(0.0, min(wait, deadline - time.monotonic())))
@@ -92,12 +86,12 @@ class AcsEmailGateway:
             response = await self._client.send_request(request, stream=False, **options)
             await response.read()
         except AzureError as exc:
-            raise _translate_transport(exc) from exc
+            raise transport_failure(exc) from exc
         if response.status_code == 404:
             return None
         if response.status_code != 200:
             raise ProviderUnavailable(
-                f"the provider answered {response.status_code}", retry_after=_retry_after(response.headers)
+                f"the provider answered {response.status_code}", retry_after=retry_after(response.headers)
             )
         try:
             status = str(json.loads(response.text())["status"]).lower()
@@ -120,29 +114,11 @@ def _poller_status(poller: Any) -> str:
         return ""
 
 
-def _retry_after(headers: Any) -> float | None:
-    value = headers.get("Retry-After") if headers is not None else None
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _translate_http(exc: HttpResponseError) -> Exception:
     status = exc.status_code or 0
-    if status in _TRANSIENT_STATUSES:
+    if status in TRANSIENT_STATUSES:
         headers = getattr(exc.response, "headers", None)
-        return ProviderUnavailable(f"the provider answered {status}", retry_after=_retry_after(headers))
+        return ProviderUnavailable(f"the provider answered {status}", retry_after=retry_after(headers))
     if status in (401, 403):
         return ProviderUnavailable(f"the provider refused our credentials ({status})")
     return ProviderRejected(f"the provider refused the email ({status})")
-
-
-def _translate_transport(exc: AzureError) -> Exception:
-    if isinstance(exc, ClientAuthenticationError):
-        return ProviderUnavailable("the provider refused our credentials")
-    if isinstance(exc, ServiceRequestError):
-        return ProviderUnavailable("the provider could not be reached")
-    if isinstance(exc, ServiceResponseError):
-        return ProviderUnavailable("the provider did not answer in time", may_have_reached=True)
-    return ProviderUnavailable("the provider call failed", may_have_reached=True)

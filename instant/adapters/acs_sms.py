@@ -18,19 +18,14 @@ from typing import Any
 from azure.communication.sms.aio import SmsClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    ServiceRequestError,
-    ServiceResponseError,
-)
+from azure.core.exceptions import AzureError
 
+from instant.adapters.provider_errors import TRANSIENT_STATUSES, retry_after, transport_failure
 from instant.adapters.retry import DEADLINE_OPTION, BudgetedRetryPolicy
 from instant.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
 from instant.ports import SmsMessage, SmsReceipt
 
 API_VERSION = "2024-02-05"
-_TRANSIENT_STATUSES = {408, 429, 500, 502, 503, 504}
 
 
 class AcsSmsGateway:
@@ -71,35 +66,19 @@ class AcsSmsGateway:
             pipeline_response = await self._pipeline_client._pipeline.run(
                 request, stream=False, **{DEADLINE_OPTION: time.monotonic() + timeout}
             )
-        except ClientAuthenticationError as exc:
-            raise ProviderUnavailable("the provider refused our credentials") from exc
-        except ServiceRequestError as exc:
-            # Not sent (connection refused, DNS, or no time left to start a try).
-            raise ProviderUnavailable("the provider could not be reached") from exc
-        except ServiceResponseError as exc:
-            # Sent, but no (complete) answer: the provider may have it. Safe to retry later
-            # with the same repeatability id.
-            raise ProviderUnavailable("the provider did not answer in time", may_have_reached=True) from exc
         except AzureError as exc:
-            raise ProviderUnavailable("the provider call failed", may_have_reached=True) from exc
+            # A retry later is safe either way: it carries the same repeatability id.
+            raise transport_failure(exc) from exc
         return _receipt(pipeline_response.http_response)
 
     async def close(self) -> None:
         await self._client.close()
 
 
-def _retry_after(response: Any) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _receipt(response: Any) -> SmsReceipt:
     status = response.status_code
-    if status in _TRANSIENT_STATUSES:
-        raise ProviderUnavailable(f"the provider answered {status}", retry_after=_retry_after(response))
+    if status in TRANSIENT_STATUSES:
+        raise ProviderUnavailable(f"the provider answered {status}", retry_after=retry_after(response.headers))
     if status in (401, 403):
         raise ProviderUnavailable(f"the provider refused our credentials ({status})")
     if status != 202:
@@ -119,6 +98,6 @@ def _receipt(response: Any) -> SmsReceipt:
         # and ACS will not tell us. Never send again under this key.
         raise ProviderOutcomeUnknown("the provider refused the repeat of an earlier attempt")
     item_status = int(item.get("httpStatusCode") or 0)
-    if item_status in _TRANSIENT_STATUSES:
+    if item_status in TRANSIENT_STATUSES:
         raise ProviderUnavailable(f"the provider could not take the message now ({item_status})")
     raise ProviderRejected(f"the provider refused the recipient ({item_status})")

@@ -1,0 +1,50 @@
+"""Translation of azure-core transport failures, shared by the ACS adapters.
+
+Whether a failed request may have reached ACS decides what a later retry may do (an SMS after
+its deadline is ``outcome_unknown`` rather than ``ttl_expired`` if it may have arrived), so it is
+judged conservatively: only a failure to connect proves the request was never sent. azure-core
+reports a connection reset after sending as ServiceRequestError too, so the type alone is not
+enough.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aiohttp
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    ServiceRequestError,
+    ServiceRequestTimeoutError,
+)
+
+from instant.errors import ProviderUnavailable
+
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def may_have_arrived(exc: AzureError) -> bool:
+    if isinstance(exc, ServiceRequestTimeoutError):
+        return False  # the connection was never made
+    if isinstance(exc, ServiceRequestError):
+        inner = exc.inner_exception or exc.__cause__
+        return not isinstance(inner, aiohttp.ClientConnectorError)
+    return True
+
+
+def transport_failure(exc: AzureError) -> ProviderUnavailable:
+    if isinstance(exc, ClientAuthenticationError):
+        return ProviderUnavailable("the provider refused our credentials")
+    if may_have_arrived(exc):
+        return ProviderUnavailable("the provider did not answer", may_have_reached=True)
+    return ProviderUnavailable("the provider could not be reached")
+
+
+def retry_after(headers: Mapping[str, str] | None) -> float | None:
+    """Retry-After in seconds (delta form only; ACS sends seconds)."""
+    value = headers.get("Retry-After") if headers is not None else None
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
