@@ -43,6 +43,7 @@ def service_settings(config: Settings) -> ServiceSettings:
         sms_default_sender=config.sms_default_sender,
         email_default_sender=config.email_default_sender,
         allowed_email_senders=config.allowed_email_senders,
+        retention_hours=config.idempotency_retention_hours,
     )
 
 

@@ -96,9 +96,11 @@ class Settings(BaseSettings):
     @field_validator("instant_default_caller")
     @classmethod
     def _caller(cls, value: str | None) -> str | None:
-        if value is not None and not CALLER_ID_PATTERN.match(value):
+        if not value:
+            return None
+        if not CALLER_ID_PATTERN.match(value):
             raise ValueError("must be 1-64 characters of A-Z a-z 0-9 . _ -")
-        return value or None
+        return value
 
     @model_validator(mode="after")
     def _tables_configured(self) -> Self:

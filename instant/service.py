@@ -50,6 +50,7 @@ from instant.ports import (
     SmsGateway,
     SmsMessage,
 )
+from instant.replay_cache import ReplayCache
 
 log = logging.getLogger("instant.service")
 
@@ -70,6 +71,8 @@ class ServiceSettings:
     sms_default_sender: str
     email_default_sender: str
     allowed_email_senders: frozenset[str]
+    retention_hours: int = 168
+    replay_cache_size: int = 10_000
 
     @property
     def lease_seconds(self) -> float:
@@ -114,6 +117,9 @@ class InstantService:
         self._email = email
         self._clock = clock
         self._settings = settings
+        self._replays = ReplayCache(
+            capacity=settings.replay_cache_size, retention=timedelta(hours=settings.retention_hours)
+        )
 
     async def close(self) -> None:
         await self._store.close()
@@ -128,9 +134,16 @@ class InstantService:
         self._check_sender(order)
         lease_owner = uuid.uuid4().hex
         draft = self._new_record(order, request.caller, now, lease_owner)
+        cached = self._replays.get(draft.shipment_id, now)
+        if cached is not None:
+            # A completed order decides without a claim; its answer can no longer change.
+            held = await self._resolve_existing(cached, order, request, now, lease_owner, started)
+            assert isinstance(held, Answer)  # completed: a replay or a mismatch, never a takeover
+            return held
         try:
             record = await self._store.claim(draft)
         except KeyAlreadyClaimed as claimed:
+            self._replays.remember(claimed.existing)
             held = await self._resolve_existing(claimed.existing, order, request, now, lease_owner, started)
             if isinstance(held, Answer):
                 return held
@@ -395,7 +408,7 @@ class InstantService:
         audit = self._audit_entry(final, order, request, answer, replay=False, started=started)
         for attempt in range(_FINAL_WRITE_TRIES):
             try:
-                await self._store.update(final, audit)
+                self._replays.remember(await self._store.update(final, audit))
                 return answer
             except RecordChanged:
                 # Our lease ran out and another request took the key over: its answer wins.

@@ -132,9 +132,7 @@ def index_functions(function_app: FunctionRegister) -> list[Function]:
 # Route templates
 # --------------------------------------------------------------------------------------------
 
-_GUID_RE: Final = re.compile(
-    r"^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$", re.IGNORECASE
-)
+_GUID_RE: Final = re.compile(r"^\{?[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\}?$", re.IGNORECASE)
 
 
 def _is_number(value: str, integer: bool) -> bool:
@@ -436,7 +434,9 @@ class _Target:
             if binding.name not in known and not isinstance(binding, HttpOutput):
                 log.warning(
                     "function %s: %s binding %r is not provided by the local host",
-                    name, binding.type, binding.name,
+                    name,
+                    binding.type,
+                    binding.name,
                 )
         source = inspect.getsourcefile(user_function)
         return cls(
@@ -785,7 +785,9 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--host-json", type=Path, help="host.json with routePrefix (default: by the app)")
     parser.add_argument("--route-prefix", help="override host.json's extensions.http.routePrefix")
     parser.add_argument(
-        "--max-body-bytes", type=int, default=DEFAULT_MAX_BODY_BYTES,
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
         help="larger request bodies get 413 from the host (default %(default)s)",
     )
     parser.add_argument("--log-level", default="INFO", help="Python log level (default %(default)s)")
@@ -801,7 +803,8 @@ async def _run(args: argparse.Namespace) -> int:
     function_app = load_function_app(args.app)
     on_startup, on_shutdown = load_lifecycle_hooks(args.app)
     route_prefix = (
-        args.route_prefix if args.route_prefix is not None
+        args.route_prefix
+        if args.route_prefix is not None
         else read_route_prefix(args.host_json or default_host_json(args.app))
     )
     stop = asyncio.Event()
@@ -817,8 +820,13 @@ async def _run(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, on_signal, signum)
 
     running = await serve(
-        function_app, args.host, args.port, route_prefix,
-        on_startup=on_startup, on_shutdown=on_shutdown, max_body_bytes=args.max_body_bytes,
+        function_app,
+        args.host,
+        args.port,
+        route_prefix,
+        on_startup=on_startup,
+        on_shutdown=on_shutdown,
+        max_body_bytes=args.max_body_bytes,
     )
     _print(READY_LINE.format(base_url=running.base_url))
     for route in running.routes:

@@ -38,9 +38,7 @@ LOOPBACK: Final = "127.0.0.1"
 
 # Azurite's well-known development account (public, documented by Microsoft; not a secret).
 AZURITE_ACCOUNT: Final = "devstoreaccount1"
-AZURITE_ACCOUNT_KEY: Final = (
-    "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
-)
+AZURITE_ACCOUNT_KEY: Final = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 # Local-only key shared by the ACS emulator and the app; it unlocks nothing outside this machine.
 LOCAL_ACS_ACCESS_KEY: Final = base64.b64encode(b"instant-local-acs-emulator-key!!").decode()
 EMULATOR_MODULE: Final = "sandbox.acs_emulator"
@@ -53,9 +51,7 @@ APP_DEFAULTS: Final[Mapping[str, str]] = {
 }
 
 _EMULATOR_READY: Final = re.compile(r"ACS emulator listening on (?P<url>http://\S+)")
-_HOST_READY: Final = re.compile(
-    re.escape(local_host.READY_LINE.split("{", 1)[0]) + r"(?P<url>http://\S+)"
-)
+_HOST_READY: Final = re.compile(re.escape(local_host.READY_LINE.split("{", 1)[0]) + r"(?P<url>http://\S+)")
 _START_TIMEOUT: Final = 60.0
 _STOP_TIMEOUT: Final = 15.0
 
@@ -313,15 +309,23 @@ async def start_azurite(
     workdir = Path(workdir)
     port = port or free_port(host)
     argv = [
-        str(AZURITE_TABLE_BIN), "--inMemoryPersistence", "--disableTelemetry",
-        "--tableHost", host, "--tablePort", str(port),
+        str(AZURITE_TABLE_BIN),
+        "--inMemoryPersistence",
+        "--disableTelemetry",
+        "--tableHost",
+        host,
+        "--tablePort",
+        str(port),
     ]
     workdir.mkdir(parents=True, exist_ok=True)
     process = await _spawn(argv, log_path=workdir / "azurite.log", env=None, cwd=workdir)
     # Azurite closes cleanly on SIGINT only; SIGTERM would just kill node.
     child = AzuriteProcess(
-        "azurite", process, workdir / "azurite.log",
-        echo_prefix="azurite | " if echo else None, stop_signal=signal.SIGINT,
+        "azurite",
+        process,
+        workdir / "azurite.log",
+        echo_prefix="azurite | " if echo else None,
+        stop_signal=signal.SIGINT,
     )
     child.host, child.port = host, port
 
@@ -358,8 +362,11 @@ async def start_emulator_process(
     log_path = workdir / "acs-emulator.log"
     process = await _spawn(argv, log_path=log_path, env=child_env, cwd=REPO_ROOT)
     child = EmulatorProcess(
-        "acs-emulator", process, log_path,
-        echo_prefix="acs-emulator | " if echo else None, ready=_EMULATOR_READY,
+        "acs-emulator",
+        process,
+        log_path,
+        echo_prefix="acs-emulator | " if echo else None,
+        ready=_EMULATOR_READY,
     )
     await _started(child, asyncio.ensure_future(child.wait_ready(timeout)))
     child.endpoint = child.ready.result()["url"].rstrip("/")
@@ -384,15 +391,11 @@ async def start_local_host_process(
     Port 0 = a free port (``.port`` tells which); restart on the same ``.port`` after a kill.
     """
     workdir = Path(workdir)
-    argv = [
-        python, "-m", "sandbox.local_host", "--app", app, "--host", host, "--port", str(port), *extra_args
-    ]
+    argv = [python, "-m", "sandbox.local_host", "--app", app, "--host", host, "--port", str(port), *extra_args]
     child_env = {**env, "PYTHONUNBUFFERED": "1"}
     log_path = workdir / "local-host.log"
     process = await _spawn(argv, log_path=log_path, env=child_env, cwd=REPO_ROOT)
-    child = LocalHostProcess(
-        "local-host", process, log_path, echo_prefix="app | " if echo else None, ready=_HOST_READY
-    )
+    child = LocalHostProcess("local-host", process, log_path, echo_prefix="app | " if echo else None, ready=_HOST_READY)
     await _started(child, asyncio.ensure_future(child.wait_ready(timeout)))
     child.base_url = child.ready.result()["url"].rstrip("/")
     child.port = int(child.base_url.rsplit(":", 1)[1])
@@ -481,7 +484,7 @@ class LocalStack:
             raise errors[0]
         for name, value in APP_DEFAULTS.items():
             # Empty counts as unset, as for the Tables/ACS settings: the app rejects empty values anyway.
-            if not self.base_env.get(name):
+            if name not in self.base_env:  # an explicit empty value means "unset" on purpose
                 self.settings[name] = value
         if self.with_app:
             await self.start_app()
@@ -492,9 +495,7 @@ class LocalStack:
         self.settings["TABLES_CONNECTION_STRING"] = self.azurite.connection_string
 
     async def _start_emulator(self) -> None:
-        self.emulator = await start_emulator_process(
-            self.workdir, module=self.emulator_module, env=self.base_env
-        )
+        self.emulator = await start_emulator_process(self.workdir, module=self.emulator_module, env=self.base_env)
         self.settings["ACS_ENDPOINT"] = self.emulator.endpoint
         self.settings["ACS_ACCESS_KEY"] = self.emulator.access_key
 
@@ -577,6 +578,7 @@ def curl_commands(app_url: str, caller: str, inbox_url: str | None) -> dict[str,
         '"emailSettings":{"subject":"Your code","body":"Your code is 123456. It expires in 5 minutes.",'
         '"contentType":"Plain"}}}'
     )
+
     def post(route: str, body: str) -> str:
         return f"curl -sS -i -X POST '{app_url}/{route}' \\\n  {headers} \\\n  -d '{body}'"
 
@@ -632,10 +634,14 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         prog="python -m sandbox.stack",
         description="Start Azurite, the ACS emulator and the function app; Ctrl-C stops all of it.",
     )
-    parser.add_argument("--port", type=int, default=local_host.DEFAULT_PORT,
-                        help="function app port (%(default)s; 0 = a free port)")
-    parser.add_argument("--no-app", action="store_true",
-                        help="start only Azurite and the emulator and print the environment for the app")
+    parser.add_argument(
+        "--port", type=int, default=local_host.DEFAULT_PORT, help="function app port (%(default)s; 0 = a free port)"
+    )
+    parser.add_argument(
+        "--no-app",
+        action="store_true",
+        help="start only Azurite and the emulator and print the environment for the app",
+    )
     parser.add_argument("--app", default=local_host.DEFAULT_APP, help="module:attr of the app (%(default)s)")
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR, help="logs go here (%(default)s)")
     parser.add_argument("--emulator-module", default=EMULATOR_MODULE, help=argparse.SUPPRESS)
@@ -645,8 +651,12 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 async def run(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
     stack = LocalStack(
-        args.workdir, app=args.app, port=args.port, with_app=not args.no_app,
-        emulator_module=args.emulator_module, echo_app_output=True,
+        args.workdir,
+        app=args.app,
+        port=args.port,
+        with_app=not args.no_app,
+        emulator_module=args.emulator_module,
+        echo_app_output=True,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -674,7 +684,10 @@ async def run(argv: Sequence[str] | None = None) -> int:
             child = exited.result()
             print(
                 f"stack: {child.name} exited with code {child.returncode}; stopping the rest",
-                child.describe_log(), sep="\n", file=sys.stderr, flush=True,
+                child.describe_log(),
+                sep="\n",
+                file=sys.stderr,
+                flush=True,
             )
             return 1
         exited.cancel()

@@ -17,3 +17,19 @@ _TEST_ENVIRONMENT = {
 for name, value in _TEST_ENVIRONMENT.items():
     os.environ.setdefault(name, value)
 os.environ.pop("INSTANT_DEFAULT_CALLER", None)
+
+
+# -- Azurite, shared by the contract suite and the integration tests ---------------------------
+
+from collections.abc import AsyncIterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+from sandbox.stack import AzuriteProcess, start_azurite  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+async def azurite(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[AzuriteProcess]:
+    process = await start_azurite(tmp_path_factory.mktemp("azurite"))
+    yield process
+    await process.stop()

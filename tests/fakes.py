@@ -22,6 +22,14 @@ from instant.ports import (
 )
 
 
+class WorkerCrash(BaseException):
+    """Raised by a fake to stop the service mid-request like a killed process: nothing after
+    that point runs (the service catches Exception, never BaseException)."""
+
+
+ACCEPT_THEN_CRASH = "accept-then-crash"
+
+
 class FakeClock:
     """Time moves only when told to, or when the service sleeps."""
 
@@ -92,7 +100,7 @@ class InMemoryOrderStore:
         return None
 
 
-SmsStep = SmsReceipt | Exception | Callable[[SmsMessage], SmsReceipt]
+SmsStep = SmsReceipt | BaseException | str | Callable[[SmsMessage], SmsReceipt]
 
 
 @dataclass
@@ -113,8 +121,13 @@ class FakeSmsGateway:
         if message.token in self._accepted:
             return SmsReceipt(self._accepted[message.token])
         step: SmsStep = self.script.pop(0) if self.script else SmsReceipt(f"msg-{len(self.sent) + 1}")
-        if isinstance(step, Exception):
+        if isinstance(step, BaseException):
             raise step
+        if step == ACCEPT_THEN_CRASH:
+            self.sent.append(message)
+            self._accepted[message.token] = f"msg-{len(self.sent)}"
+            raise WorkerCrash()
+        assert not isinstance(step, str)
         receipt = step(message) if callable(step) else step
         self.sent.append(message)
         self._accepted[message.token] = receipt.message_id
@@ -124,7 +137,7 @@ class FakeSmsGateway:
         return None
 
 
-EmailStep = EmailReceipt | Exception
+EmailStep = EmailReceipt | BaseException | str
 
 
 @dataclass
@@ -144,8 +157,13 @@ class FakeEmailGateway:
         if message.operation_id in self.operations:
             return EmailReceipt(message.operation_id, self.operations[message.operation_id])
         step: EmailStep = self.script.pop(0) if self.script else EmailReceipt(message.operation_id, self.final_status)
-        if isinstance(step, Exception):
+        if isinstance(step, BaseException):
             raise step
+        if step == ACCEPT_THEN_CRASH:
+            self.sent.append(message)
+            self.operations[message.operation_id] = self.final_status
+            raise WorkerCrash()
+        assert not isinstance(step, str)
         self.sent.append(message)
         self.operations[message.operation_id] = step.status
         return step

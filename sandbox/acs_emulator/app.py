@@ -44,9 +44,7 @@ async def admin_get_inbox(request: web.Request) -> web.Response:
     running = state.options.email_running_seconds
     sms = [m.to_json() for m in state.sms_inbox if to is None or m.to == to]
     emails = [
-        m.to_json(running)
-        for m in state.email_inbox
-        if to is None or to.lower() in (a.lower() for a in m.addresses())
+        m.to_json(running) for m in state.email_inbox if to is None or to.lower() in (a.lower() for a in m.addresses())
     ]
     return web.json_response({"sms": sms, "email": emails})
 
@@ -117,9 +115,7 @@ class RunningEmulator:
         await self.runner.cleanup()
 
 
-async def start_emulator(
-    access_key: str, host: str = "127.0.0.1", port: int = 0, **options: Any
-) -> RunningEmulator:
+async def start_emulator(access_key: str, host: str = "127.0.0.1", port: int = 0, **options: Any) -> RunningEmulator:
     """Start the emulator in the running event loop; options are create_app's keyword arguments."""
     app = create_app(access_key, **options)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)

@@ -22,9 +22,7 @@ REQUIRED_SIGNED_HEADERS = frozenset({"x-ms-date", "host", "x-ms-content-sha256"}
 POLL_SECONDS = 0.05
 
 
-def error_response(
-    status: int, code: str, message: str, headers: dict[str, str] | None = None
-) -> web.Response:
+def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
     # ACS error shape (common-types ErrorResponse) plus the x-ms-error-code header it documents.
     hdrs = {"x-ms-error-code": code, **(headers or {})}
     return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=hdrs)

@@ -84,9 +84,7 @@ def _failed(to: str, status: int, message: str, repeatability: str | None = None
     return item
 
 
-def _repeatability_problem(
-    state: EmulatorState, request_id: str | None, first_sent: str | None
-) -> str | None:
+def _repeatability_problem(state: EmulatorState, request_id: str | None, first_sent: str | None) -> str | None:
     if not request_id or not first_sent:
         return "repeatabilityRequestId and repeatabilityFirstSent go together."
     try:

@@ -143,7 +143,7 @@ async def test_concurrent_takeovers_have_exactly_one_winner(store: OrderStore, k
 
 async def test_update_of_a_missing_record_is_record_changed(store: OrderStore, key: str) -> None:
     with pytest.raises(RecordChanged):
-        await store.update(replace(record(key), etag='W/"datetime\'2020-01-01T00%3A00%3A00Z\'"'), None)
+        await store.update(replace(record(key), etag="W/\"datetime'2020-01-01T00%3A00%3A00Z'\""), None)
 
 
 async def test_audit_entries_are_kept_in_time_order(store: OrderStore, key: str) -> None:

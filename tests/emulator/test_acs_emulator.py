@@ -124,7 +124,12 @@ def email_message(to: str, *, html: str | None = None) -> dict[str, Any]:
 
 
 def hand_signed(
-    method: str, url: str, body: bytes, key: str = ACCESS_KEY, *, date: datetime | None = None,
+    method: str,
+    url: str,
+    body: bytes,
+    key: str = ACCESS_KEY,
+    *,
+    date: datetime | None = None,
     signed_body: bytes | None = None,
 ) -> dict[str, str]:
     """An independent implementation of the ACS HMAC scheme; signed_body signs other bytes than sent."""
@@ -214,7 +219,10 @@ async def test_raw_2024_02_05_with_validity_period(
     ],
 )
 async def test_sms_bad_requests_are_400(
-    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator, api_version: str,
+    sms_client: SmsClient,
+    http: aiohttp.ClientSession,
+    emulator: RunningEmulator,
+    api_version: str,
     body: dict[str, Any],
 ) -> None:
     response = await send_raw_sms(sms_client, body, api_version=api_version)
@@ -675,9 +683,18 @@ async def test_stop_releases_hanging_requests() -> None:
 
 async def test_cli_prints_url_and_stops_on_sigterm() -> None:
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sandbox.acs_emulator", "--host", "127.0.0.1", "--port", "0",
-        "--access-key", ACCESS_KEY,
-        cwd=REPO_ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "sandbox.acs_emulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "0",
+        "--access-key",
+        ACCESS_KEY,
+        cwd=REPO_ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )
     try:

@@ -108,7 +108,11 @@ def walk(node: Any) -> Iterator[Any]:
 
 def function_calls(node: Any, name: str) -> list[dict[str, Any]]:
     """All calls of a built-in function (pycep snake_cases names: loadTextContent -> load_text_content)."""
-    return [n for n in walk(node) if isinstance(n, dict) and isinstance(n.get("function"), dict) and n["function"].get("type") == name]
+    return [
+        n
+        for n in walk(node)
+        if isinstance(n, dict) and isinstance(n.get("function"), dict) and n["function"].get("type") == name
+    ]
 
 
 def accessor_calls(node: Any) -> list[str]:

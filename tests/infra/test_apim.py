@@ -116,7 +116,9 @@ def test_api_policy_removes_client_caller_id_for_every_operation() -> None:
     inbound = _inbound(API_POLICY)
     delete = _index(inbound, "set-header", name="X-Caller-Id", **{"exists-action": "delete"})
     assert _index(inbound, "base") < delete
-    assert not [e for e in inbound if e.tag == "set-header" and e.get("name") == "X-Caller-Id" and e is not inbound[delete]]
+    assert not [
+        e for e in inbound if e.tag == "set-header" and e.get("name") == "X-Caller-Id" and e is not inbound[delete]
+    ]
     assert inbound[_index(inbound, "set-backend-service")].get("backend-id") == "__BACKEND_ID__"
 
 
@@ -153,8 +155,10 @@ def test_caller_policy_deletes_client_caller_id_before_setting_it_from_the_claim
 def test_caller_without_claim_is_refused() -> None:
     inbound = _inbound(CALLER_POLICY)
     choose = inbound[_index(inbound, "choose")]
-    assert _index(inbound, "set-variable", name="caller-id") < _index(inbound, "choose") < _index(
-        inbound, "set-header", name="X-Caller-Id", **{"exists-action": "override"}
+    assert (
+        _index(inbound, "set-variable", name="caller-id")
+        < _index(inbound, "choose")
+        < _index(inbound, "set-header", name="X-Caller-Id", **{"exists-action": "override"})
     )
     assert choose.find("when/return-response/set-status").get("code") == "403"
 
@@ -188,7 +192,9 @@ def _replaced_placeholders(template: dict[str, Any]) -> set[str]:
 def test_every_placeholder_is_replaced_at_deployment(path: Path, api_template: dict[str, Any]) -> None:
     in_xml = _placeholders(path)
     assert in_xml, path.name
-    assert in_xml <= _replaced_placeholders(api_template), f"{path.name}: never replaced: {in_xml - _replaced_placeholders(api_template)}"
+    assert in_xml <= _replaced_placeholders(api_template), (
+        f"{path.name}: never replaced: {in_xml - _replaced_placeholders(api_template)}"
+    )
 
 
 def test_placeholders_do_not_contain_each_other(api_template: dict[str, Any]) -> None:
@@ -210,7 +216,10 @@ def test_function_key_is_a_secret_named_value_read_at_deploy_time(api_template: 
     assert named["properties"]["secret"] is True
     value = named["properties"]["value"]["operator"]
     assert value["type"] == "property_accessor"
-    assert value["operands"]["operand_1"]["operator"]["operands"] == {"operand_1": "functionHost", "func_name": "listKeys"}
+    assert value["operands"]["operand_1"]["operator"]["operands"] == {
+        "operand_1": "functionHost",
+        "func_name": "listKeys",
+    }
     host = api_template["resources"]["functionHost"]
     assert host["existing"] is True and host["type"] == "Microsoft.Web/sites/host"
 

@@ -55,7 +55,9 @@ def scan() -> dict[str, Any]:
     try:
         report = json.loads(proc.stdout)
     except json.JSONDecodeError:
-        pytest.fail(f"checkov gave no JSON report (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        pytest.fail(
+            f"checkov gave no JSON report (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+        )
     if isinstance(report, list):  # one entry per framework
         (report,) = [r for r in report if r.get("check_type") == "bicep"]
     report["_returncode"] = proc.returncode

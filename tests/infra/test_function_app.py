@@ -11,7 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.infra.bicep import INFRA_DIR, REPO_ROOT, bicep_files, body, code_without_comments, module, parse, resolve, single_resource
+from tests.infra.bicep import (
+    INFRA_DIR,
+    REPO_ROOT,
+    bicep_files,
+    body,
+    code_without_comments,
+    module,
+    parse,
+    resolve,
+    single_resource,
+)
 
 # Every app setting of the HTTP contract that Azure needs. The template must set each one,
 # unless it is listed in OPTIONAL_SETTINGS with the reason it may be absent.
@@ -153,7 +163,9 @@ def test_only_api_management_gets_in(template: dict[str, Any], site: dict[str, A
     assert loop["loop_type"]["detail"]["array_name"] == "allowedCallerIpAddresses"
     assert loop["config"]["action"] == "Allow"
     assert loop["config"]["ipAddress"].endswith("/32")
-    assert "ApiManagement" not in str(site_config), "the ApiManagement service tag is APIM's control plane, not its gateway"
+    assert "ApiManagement" not in str(site_config), (
+        "the ApiManagement service tag is APIM's control plane, not its gateway"
+    )
     main_params = parse(INFRA_DIR / "main.bicep")["modules"]["functionApp"]["config"]["params"]
     assert "apimService" in str(main_params["allowedCallerIpAddresses"])
 
@@ -188,7 +200,9 @@ ROLE_IDS = {
 
 def test_role_assignments_are_least_privilege() -> None:
     roles = module("roles")
-    assignments = [body(r) for r in roles["resources"].values() if r["type"] == "Microsoft.Authorization/roleAssignments"]
+    assignments = [
+        body(r) for r in roles["resources"].values() if r["type"] == "Microsoft.Authorization/roleAssignments"
+    ]
     assert len(assignments) == 4
     text = str(roles)
     for role_id in ROLE_IDS:

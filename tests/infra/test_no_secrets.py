@@ -101,12 +101,16 @@ def test_secure_parameters_have_no_default(path: Path) -> None:
 @pytest.mark.parametrize("path", bicep_files(), ids=lambda p: p.relative_to(INFRA_DIR).as_posix())
 def test_outputs_expose_no_secret(path: Path) -> None:
     template = parse(path)
-    secure = {n for n, p in template.get("parameters", {}).items() if any(d["type"] == "secure" for d in p["decorators"])}
+    secure = {
+        n for n, p in template.get("parameters", {}).items() if any(d["type"] == "secure" for d in p["decorators"])
+    }
     for name, output in template.get("outputs", {}).items():
         where = f"{path.relative_to(INFRA_DIR)}: output {name}"
         assert not SECRET_NAME.search(name), f"{where} sounds secret"
         assert not [c for c in accessor_calls(output) if _is_list_call(c)], f"{where} calls list*()"
-        functions = [n["function"]["type"] for n in walk(output) if isinstance(n, dict) and isinstance(n.get("function"), dict)]
+        functions = [
+            n["function"]["type"] for n in walk(output) if isinstance(n, dict) and isinstance(n.get("function"), dict)
+        ]
         assert not [f for f in functions if _is_list_call(f)], f"{where} calls list*()"
         assert not secure & set(_strings(output["value"])), f"{where} returns a @secure() parameter"
         text = str(output["value"])
@@ -126,5 +130,7 @@ def test_list_keys_only_feeds_the_secret_named_value() -> None:
             uses += [(path.name, res_name, resource["type"], c) for c in calls]
         for section in ("variables", "outputs", "modules"):
             for name, node in parse(path).get(section, {}).items():
-                assert not [c for c in accessor_calls(node) if _is_list_call(c)], f"{path.name}: {section} {name} calls list*()"
+                assert not [c for c in accessor_calls(node) if _is_list_call(c)], (
+                    f"{path.name}: {section} {name} calls list*()"
+                )
     assert uses == [("apim-api.bicep", "functionKey", "Microsoft.ApiManagement/service/namedValues", "listKeys")]

@@ -30,9 +30,7 @@ PREFIX = "toy/api/v1"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MiB = 1024 * 1024
 # tests/conftest.py puts placeholders for these into os.environ; the stack must choose them itself.
-STACK_VARS = (
-    "TABLES_CONNECTION_STRING", "TABLES_ENDPOINT", "ACS_ENDPOINT", "ACS_ACCESS_KEY", *stack.APP_DEFAULTS
-)
+STACK_VARS = ("TABLES_CONNECTION_STRING", "TABLES_ENDPOINT", "ACS_ENDPOINT", "ACS_ACCESS_KEY", *stack.APP_DEFAULTS)
 
 
 def _clean_env(**extra: str) -> dict[str, str]:
@@ -84,9 +82,7 @@ async def test_routes_and_timers_come_from_the_function_app(host: RunningHost) -
     assert f"GET /{PREFIX}/context -> WithContext" in described  # @function_name wins
     assert len(host.routes) == len(local_host.index_functions(toy_app.app)) - 1 == 14  # all but the timer
     [timer] = host.other_functions
-    assert timer.describe() == (
-        "timer trigger nightly_cleanup (schedule 0 0 3 * * *) not run by the local host"
-    )
+    assert timer.describe() == ("timer trigger nightly_cleanup (schedule 0 0 3 * * *) not run by the local host")
 
 
 def test_the_same_app_can_be_served_again() -> None:
@@ -132,7 +128,10 @@ def test_literal_segments_take_precedence_over_parameters() -> None:
     optional = RouteTemplate.compile("api", "items/{id?}")
     catch_all = RouteTemplate.compile("api", "items/{*rest}")
     assert sorted([catch_all, optional, param, literal], key=lambda t: t.precedence) == [
-        literal, param, optional, catch_all,
+        literal,
+        param,
+        optional,
+        catch_all,
     ]
 
 
@@ -144,9 +143,7 @@ def test_literal_segments_take_precedence_over_parameters() -> None:
 async def test_request_reaches_the_function_whole(host: RunningHost, http: aiohttp.ClientSession) -> None:
     body = b'{"a": 1}'
     url = host.url("echo/Al%20ice") + "?x=1&x=2&code=secret"
-    async with http.post(
-        url, data=body, headers={"X-Custom": "yes", "Content-Type": "application/json"}
-    ) as resp:
+    async with http.post(url, data=body, headers={"X-Custom": "yes", "Content-Type": "application/json"}) as resp:
         assert resp.status == 200
         seen = await resp.json()
     assert seen["method"] == "POST"
@@ -179,9 +176,7 @@ async def test_catch_all_route(host: RunningHost, http: aiohttp.ClientSession) -
         assert await resp.json() == {"route_params": {"rest": "a/b c/d.txt"}}
 
 
-async def test_unknown_route_is_404_and_wrong_method_405(
-    host: RunningHost, http: aiohttp.ClientSession
-) -> None:
+async def test_unknown_route_is_404_and_wrong_method_405(host: RunningHost, http: aiohttp.ClientSession) -> None:
     async with http.get(host.url("no/such/route")) as resp:
         assert resp.status == 404
     async with http.get(f"{host.base_url}/echo") as resp:  # right route, no prefix
@@ -291,9 +286,7 @@ async def test_stop_finishes_requests_in_flight_then_runs_hooks(host_json: Path)
     async def shutdown() -> None:
         events.append("shutdown")
 
-    running = await serve(
-        load_function_app(TOY_APP), "127.0.0.1", 0, PREFIX, on_startup=startup, on_shutdown=shutdown
-    )
+    running = await serve(load_function_app(TOY_APP), "127.0.0.1", 0, PREFIX, on_startup=startup, on_shutdown=shutdown)
     assert events == ["startup"]
     async with aiohttp.ClientSession() as session:
 
@@ -351,8 +344,15 @@ def _port_of(url: str) -> int:
 
 async def test_cli_starts_serves_and_stops_on_sigterm(host_json: Path) -> None:
     process = await _exec(
-        sys.executable, "-m", "sandbox.local_host",
-        "--app", TOY_APP, "--port", "0", "--host-json", str(host_json),
+        sys.executable,
+        "-m",
+        "sandbox.local_host",
+        "--app",
+        TOY_APP,
+        "--port",
+        "0",
+        "--host-json",
+        str(host_json),
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
     assert process.stdout is not None
@@ -493,7 +493,12 @@ def test_curl_commands_are_valid_shell_and_json() -> None:
 @pytest.mark.integration
 async def test_stack_cli_no_app_prints_exports_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     process = await _exec(
-        sys.executable, "-m", "sandbox.stack", "--no-app", "--workdir", str(tmp_path),
+        sys.executable,
+        "-m",
+        "sandbox.stack",
+        "--no-app",
+        "--workdir",
+        str(tmp_path),
         env=_clean_env(PYTHONUNBUFFERED="1"),
     )
     assert process.stdout is not None
@@ -525,7 +530,15 @@ async def test_stack_cli_no_app_prints_exports_and_stops_on_ctrl_c(tmp_path: Pat
 @pytest.mark.integration
 async def test_stack_cli_stops_everything_when_a_child_dies(tmp_path: Path) -> None:
     process = await _exec(
-        sys.executable, "-m", "sandbox.stack", "--port", "0", "--app", TOY_APP, "--workdir", str(tmp_path),
+        sys.executable,
+        "-m",
+        "sandbox.stack",
+        "--port",
+        "0",
+        "--app",
+        TOY_APP,
+        "--workdir",
+        str(tmp_path),
         env=_clean_env(PYTHONUNBUFFERED="1"),
     )
     assert process.stdout is not None

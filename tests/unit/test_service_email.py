@@ -9,9 +9,10 @@ from datetime import timedelta
 import pytest
 
 from instant.errors import ProblemError, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
-from instant.idempotency import Channel, OrderState, RecipientStatus, provider_token_for, shipment_id_for
+from instant.idempotency import Channel, RecipientStatus, provider_token_for, shipment_id_for
 from instant.orders import EmailOrder, SmsOrder
 from instant.ports import EmailContentType, EmailOperationStatus, EmailReceipt
+from tests.fakes import ACCEPT_THEN_CRASH, WorkerCrash
 from tests.unit.conftest import CALLER, SETTINGS, World, build_world
 
 
@@ -121,16 +122,16 @@ async def test_takeover_posts_when_acs_does_not_know_the_operation(world: World)
 
 
 async def test_crashed_holder_is_asked_about_before_posting(world: World) -> None:
-    # given: a claim whose holder vanished (state IN_PROGRESS, lease ran out)
-    world.email.final_status = EmailOperationStatus.RUNNING
-    await world.service.send(email(), CALLER)
-    shipment_id = shipment_id_for("caller-a", Channel.EMAIL, "verify-1")
-    stuck = replace(world.store.records[shipment_id], state=OrderState.IN_PROGRESS, answer=None)
-    world.store.records[shipment_id] = stuck
+    # given: a worker that died right after ACS accepted the email
+    world.email.script = [ACCEPT_THEN_CRASH]
+    with pytest.raises(WorkerCrash):
+        await world.service.send(email(), CALLER)
+    # when the caller retries after the dead worker's lease
+    early = await world.service.send(email(), CALLER)
     world.clock.advance(SETTINGS.lease_seconds + 1)
-    # when
     answer = await world.service.send(email(), CALLER)
     # then
+    assert early.status == 409
     assert answer.status == 201
     assert world.email.status_calls  # asked first
     assert len(world.email.sent) == 1

@@ -14,7 +14,8 @@ import pytest
 from instant.errors import ProblemCode, ProblemError, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
 from instant.idempotency import Channel, OrderState, RecipientStatus, provider_token_for, shipment_id_for
 from instant.orders import SmsOrder
-from tests.unit.conftest import CALLER, OTHER_CALLER, World, build_world
+from tests.fakes import ACCEPT_THEN_CRASH, WorkerCrash
+from tests.unit.conftest import CALLER, OTHER_CALLER, SETTINGS, World, build_world
 
 BODY = "Your code is 123456. It expires in 5 minutes."
 
@@ -123,40 +124,27 @@ async def test_concurrent_requests_with_one_key_send_at_most_once(world: World) 
 
 
 async def test_crashed_holder_is_taken_over_only_after_its_lease(world: World) -> None:
-    # given: a holder that claimed the key and vanished (no final write)
-    world.sms.script = [ProviderUnavailable("hang", may_have_reached=True)] * 50
-    shipment_id = shipment_id_for("caller-a", Channel.SMS, "login-1")
-    claimed = await world.store.claim(
-        replace(
-            await _draft(world),
-            lease_until=world.clock.now() + timedelta(seconds=13),
-        )
-    )
-    world.sms.script = []
+    # given: a worker that died after ACS accepted, before it recorded the outcome
+    world.sms.script = [ACCEPT_THEN_CRASH]
+    with pytest.raises(WorkerCrash):
+        await world.service.send(sms(), CALLER)
+    first_sent_at = world.sms.calls[0].first_sent_at
     # when the lease still runs
+    world.clock.advance(12)
     early = await world.service.send(sms(), CALLER)
     assert early.status == 409
     # when it has run out
-    world.clock.advance(14)
+    world.clock.advance(2)
     late = await world.service.send(sms(), CALLER)
-    # then the same provider token and first-sent time are used again
+    # then the same provider token and first-sent time are used again, and ACS dedupes
     assert late.status == 201
     message = world.sms.calls[-1]
     assert message.token == provider_token_for("caller-a", Channel.SMS, "login-1")
-    assert message.first_sent_at == claimed.first_sent_at
-    record = world.store.records[shipment_id]
-    assert record.attempts == 2
+    assert message.first_sent_at == first_sent_at
     assert message.validity_seconds == 300 - 14
-
-
-async def _draft(world: World) -> object:
-    # A record exactly as the service would claim it, by letting a throwaway world claim it.
-    other = build_world()
-    other.clock.current = world.clock.current
-    other.sms.script = [ProviderUnavailable("down")] * 100
-    await other.service.send(sms(), CALLER)
-    record = other.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
-    return replace(record, state=OrderState.IN_PROGRESS, etag=None, attempts=1)
+    record = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
+    assert record.attempts == 2
+    assert len(world.sms.sent) == 1
 
 
 async def test_provider_refusal_is_stored_and_replayed(world: World) -> None:
@@ -313,3 +301,28 @@ async def test_shipment_is_visible_to_its_caller_only(world: World) -> None:
         with pytest.raises(ProblemError) as raised:
             await world.service.get_shipment(caller, sid, "t")
         assert raised.value.code is ProblemCode.NOT_FOUND
+
+
+async def test_warm_replay_costs_one_storage_request(world: World) -> None:
+    first = await world.service.send(sms(), CALLER)
+    before = world.store.requests
+    again = await world.service.send(sms(), CALLER)
+    assert (again.status, again.body) == (200, first.body)
+    assert world.store.requests - before == 1  # the audit entry only
+
+
+async def test_cold_replay_reads_the_record(world: World) -> None:
+    # given: another worker (its own cache) completed the order
+    other = build_world()
+    other.store, other.clock = world.store, world.clock
+    other.service = type(world.service)(
+        store=world.store, sms=world.sms, email=world.email, clock=world.clock, settings=SETTINGS
+    )
+    first = await other.service.send(sms(), CALLER)
+    # when this worker sees the replay
+    again = await world.service.send(sms(), CALLER)
+    mismatch = await world.service.send(sms(body="changed"), CALLER)
+    # then
+    assert (again.status, again.body) == (200, first.body)
+    assert mismatch.status == 422
+    assert len(world.sms.sent) == 1

@@ -1,0 +1,64 @@
+"""Tests that need a stack of their own: a service that never waits for email to finish, and
+an Azurite that is stopped under the service."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+
+from sandbox.stack import LocalStack, start_azurite
+from tests.integration.conftest import Api, base_environment, email_payload, new_email, new_key, new_phone, sms_payload
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+async def own_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalStack]:
+    workdir = tmp_path_factory.mktemp("own-stack")
+    azurite = await start_azurite(workdir)
+    env = base_environment(TABLES_CONNECTION_STRING=azurite.connection_string, INSTANT_EMAIL_WAIT_SECONDS="0")
+    stack = LocalStack(workdir, port=0, env=env)
+    stack.azurite = azurite  # stopped with the stack
+    async with stack:
+        yield stack
+
+
+@pytest.fixture
+async def own_api(own_stack: LocalStack, http_session: aiohttp.ClientSession) -> Api:
+    return Api(http_session, own_stack)
+
+
+async def test_email_answered_while_sending_is_refreshed_by_get_shipment(own_api: Api) -> None:
+    address, key = new_email(), new_key()
+    reply = await own_api.post("email", email_payload(key, address))
+    assert reply.status == 201, reply.body
+    assert reply.json()["notification"]["status"] == "Email_Sending"
+    path = f"/future/shipment/{reply.json()['notification']['shipmentId']}"
+    first = (await own_api.get(path)).json()
+    assert first["status"] in ("Order_Processing", "Order_Completed")
+    await asyncio.sleep(0.5)  # the emulator's operation runs 0.2 s
+    shipment = (await own_api.get(path)).json()
+    assert shipment["status"] == "Order_Completed"
+    assert shipment["recipients"][0]["status"] == "Email_Succeeded"
+    # a replay of the POST keeps the first answer's bytes
+    replay = await own_api.post("email", email_payload(key, address))
+    assert (replay.status, replay.body) == (200, reply.body)
+
+
+async def test_storage_down_answers_503_and_sends_nothing(own_api: Api, own_stack: LocalStack) -> None:
+    # given: the service is warm, then Azurite stops
+    assert (await own_api.post("sms", sms_payload(new_key(), new_phone()))).status == 201
+    assert own_stack.azurite is not None
+    await own_stack.azurite.stop()
+    phone, address = new_phone(), new_email()
+    # when
+    sms = await own_api.post("sms", sms_payload(new_key(), phone))
+    email = await own_api.post("email", email_payload(new_key(), address))
+    # then
+    assert (sms.status, sms.json()["code"]) == (503, "storage_unavailable")
+    assert (email.status, email.json()["code"]) == (503, "storage_unavailable")
+    assert (await own_api.inbox(phone))["sms"] == []
+    assert (await own_api.inbox(address))["email"] == []
