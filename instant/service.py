@@ -414,8 +414,11 @@ class InstantService:
                 # Our lease ran out and another request took the key over: its answer wins.
                 current = await self._read_quietly(record.shipment_id)
                 if current is not None and current.state is OrderState.COMPLETED and current.answer:
-                    return answers.replay_answer(current, current.answer)
-                return answers.problem_answer(_in_progress())
+                    answer = answers.replay_answer(current, current.answer)
+                else:
+                    answer = answers.problem_answer(_in_progress())
+                await self._audit_only(record, order, request, answer, replay=True, started=started)
+                return answer
             except StorageUnavailable:
                 if attempt + 1 < _FINAL_WRITE_TRIES:
                     await self._clock.sleep(0.1 * (attempt + 1))

@@ -326,3 +326,21 @@ async def test_cold_replay_reads_the_record(world: World) -> None:
     assert (again.status, again.body) == (200, first.body)
     assert mismatch.status == 422
     assert len(world.sms.sent) == 1
+
+
+async def test_holder_that_lost_its_lease_answers_with_the_winners_outcome(world: World) -> None:
+    # given: a slow holder whose lease runs out while the provider call is still going
+    world.sms.delay = 0.05
+    slow = asyncio.create_task(world.service.send(sms(), CALLER))
+    await asyncio.sleep(0.01)
+    world.clock.advance(SETTINGS.lease_seconds + 1)
+    # when another request takes over and finishes first
+    world.sms.delay = 0.0
+    winner = await world.service.send(sms(), CALLER)
+    loser = await slow
+    # then the slow holder does not overwrite; it answers with the stored outcome
+    assert winner.status == 201
+    assert (loser.status, loser.body) == (200, winner.body)
+    assert len(world.sms.sent) == 1
+    audits = world.store.audits[shipment_id_for("caller-a", Channel.SMS, "login-1")]
+    assert len(audits) == 2
