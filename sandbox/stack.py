@@ -351,13 +351,14 @@ async def start_emulator_process(
     port: int = 0,
     module: str = EMULATOR_MODULE,
     env: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
     python: str = sys.executable,
     timeout: float = _START_TIMEOUT,
     echo: bool = False,
 ) -> EmulatorProcess:
     """``python -m sandbox.acs_emulator``; output in ``<workdir>/acs-emulator.log``."""
     workdir = Path(workdir)
-    argv = [python, "-m", module, "--host", host, "--port", str(port), "--access-key", access_key]
+    argv = [python, "-m", module, "--host", host, "--port", str(port), "--access-key", access_key, *extra_args]
     child_env = {**(env if env is not None else os.environ), "PYTHONUNBUFFERED": "1"}
     log_path = workdir / "acs-emulator.log"
     process = await _spawn(argv, log_path=log_path, env=child_env, cwd=REPO_ROOT)
@@ -433,6 +434,7 @@ class LocalStack:
         with_app: bool = True,
         env: Mapping[str, str] | None = None,
         emulator_module: str = EMULATOR_MODULE,
+        emulator_args: Sequence[str] = (),
         echo_app_output: bool = False,
     ) -> None:
         self.workdir = Path(workdir)
@@ -441,6 +443,7 @@ class LocalStack:
         self.with_app = with_app
         self.base_env: dict[str, str] = dict(env if env is not None else os.environ)
         self.emulator_module = emulator_module
+        self.emulator_args = tuple(emulator_args)
         self.echo_app_output = echo_app_output
         self.azurite: AzuriteProcess | None = None
         self.emulator: EmulatorProcess | None = None
@@ -495,7 +498,9 @@ class LocalStack:
         self.settings["TABLES_CONNECTION_STRING"] = self.azurite.connection_string
 
     async def _start_emulator(self) -> None:
-        self.emulator = await start_emulator_process(self.workdir, module=self.emulator_module, env=self.base_env)
+        self.emulator = await start_emulator_process(
+            self.workdir, module=self.emulator_module, env=self.base_env, extra_args=self.emulator_args
+        )
         self.settings["ACS_ENDPOINT"] = self.emulator.endpoint
         self.settings["ACS_ACCESS_KEY"] = self.emulator.access_key
 

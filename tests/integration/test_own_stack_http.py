@@ -10,9 +10,19 @@ import aiohttp
 import pytest
 
 from sandbox.stack import LocalStack, start_azurite
-from tests.integration.conftest import Api, base_environment, email_payload, new_email, new_key, new_phone, sms_payload
+from tests.integration.conftest import (
+    BUDGET_SECONDS,
+    Api,
+    base_environment,
+    email_payload,
+    new_email,
+    new_key,
+    new_phone,
+    sms_payload,
+)
 
 pytestmark = pytest.mark.integration
+WINDOW_SECONDS = 4
 
 
 @pytest.fixture(scope="module")
@@ -20,7 +30,8 @@ async def own_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[L
     workdir = tmp_path_factory.mktemp("own-stack")
     azurite = await start_azurite(workdir)
     env = base_environment(TABLES_CONNECTION_STRING=azurite.connection_string, INSTANT_EMAIL_WAIT_SECONDS="0")
-    stack = LocalStack(workdir, port=0, env=env)
+    # A short repeatability window, so a repeat can fall outside it within the test.
+    stack = LocalStack(workdir, port=0, env=env, emulator_args=["--repeatability-window-seconds", str(WINDOW_SECONDS)])
     stack.azurite = azurite  # stopped with the stack
     async with stack:
         yield stack
@@ -46,6 +57,27 @@ async def test_email_answered_while_sending_is_refreshed_by_get_shipment(own_api
     # a replay of the POST keeps the first answer's bytes
     replay = await own_api.post("email", email_payload(key, address))
     assert (replay.status, replay.body) == (200, reply.body)
+
+
+async def test_repeat_outside_the_providers_window_is_outcome_unknown_and_never_resent(
+    own_api: Api, own_stack: LocalStack
+) -> None:
+    # given: ACS took the SMS (+4790000008 delivers, then never answers) and the worker died
+    key, phone = new_key(), "+4790000008"
+    in_flight = asyncio.create_task(own_api.post("sms", sms_payload(key, phone)))
+    await own_api.wait_for_inbox(phone)
+    await own_stack.kill_app()
+    with pytest.raises(aiohttp.ClientError):
+        await in_flight
+    await own_stack.restart_app()
+    # when the retry comes after the lease (budget + 5 s) and after ACS's repeatability window
+    await asyncio.sleep(max(WINDOW_SECONDS, BUDGET_SECONDS + 5) + 0.5)
+    first = await own_api.post("sms", sms_payload(key, phone))
+    again = await own_api.post("sms", sms_payload(key, phone))
+    # then the service says it cannot know, stores that, and never sends again
+    assert (first.status, first.json()["code"]) == (502, "outcome_unknown"), first.body
+    assert (again.status, again.body, again.headers["Idempotent-Replayed"]) == (502, first.body, "true")
+    assert len((await own_api.inbox(phone))["sms"]) == 1
 
 
 async def test_storage_down_answers_503_and_sends_nothing(own_api: Api, own_stack: LocalStack) -> None:
