@@ -47,39 +47,63 @@ def service_settings(config: Settings) -> ServiceSettings:
     )
 
 
-def table_client(config: Settings) -> TableClient:
-    if config.tables_connection_string is not None:
-        return TableClient.from_connection_string(
-            config.tables_connection_string.get_secret_value(), config.instant_table_name, **TABLE_CLIENT_OPTIONS
-        )
-    from azure.identity.aio import DefaultAzureCredential
-
-    assert config.tables_endpoint is not None  # guaranteed by Settings
-    return TableClient(
-        config.tables_endpoint, config.instant_table_name, credential=DefaultAzureCredential(), **TABLE_CLIENT_OPTIONS
-    )
+def uses_managed_identity(config: Settings) -> bool:
+    """True when Table Storage or ACS has no key/connection string: Azure, not a local run."""
+    return config.tables_connection_string is None or config.acs_access_key is None
 
 
-def acs_credential(config: Settings) -> AzureKeyCredential | AsyncTokenCredential:
-    if config.acs_access_key is not None:
-        return AzureKeyCredential(config.acs_access_key.get_secret_value())
+def token_credential() -> AsyncTokenCredential:
+    # Imported here: azure.identity is only needed (and only paid for at start-up) in Azure.
     from azure.identity.aio import DefaultAzureCredential
 
     return DefaultAzureCredential()
 
 
-async def build_service(config: Settings) -> InstantService:
-    store = TableOrderStore(table_client(config))
+def table_client(config: Settings, credential: AsyncTokenCredential | None = None) -> TableClient:
     if config.tables_connection_string is not None:
-        # Local runs create their table; in Azure the Bicep template does.
-        await store.ensure_table()
-    credential = acs_credential(config)
+        return TableClient.from_connection_string(
+            config.tables_connection_string.get_secret_value(), config.instant_table_name, **TABLE_CLIENT_OPTIONS
+        )
+    assert config.tables_endpoint is not None  # guaranteed by Settings
+    return TableClient(
+        config.tables_endpoint,
+        config.instant_table_name,
+        credential=credential or token_credential(),
+        **TABLE_CLIENT_OPTIONS,
+    )
+
+
+def acs_credential(
+    config: Settings, credential: AsyncTokenCredential | None = None
+) -> AzureKeyCredential | AsyncTokenCredential:
+    if config.acs_access_key is not None:
+        return AzureKeyCredential(config.acs_access_key.get_secret_value())
+    return credential or token_credential()
+
+
+async def build_service(config: Settings) -> InstantService:
+    # One DefaultAzureCredential for Table Storage and ACS (it caches a token per scope). The
+    # SDK clients never close a credential they were given, so the service owns it and closes
+    # it after them (InstantService.close).
+    credential = token_credential() if uses_managed_identity(config) else None
+    store = TableOrderStore(table_client(config, credential))
+    try:
+        if config.tables_connection_string is not None:
+            # Local runs create their table; in Azure the Bicep template does.
+            await store.ensure_table()
+    except BaseException:
+        await store.close()
+        if credential is not None:
+            await credential.close()
+        raise
+    acs = acs_credential(config, credential)
     return InstantService(
         store=store,
-        sms=AcsSmsGateway.create(config.acs_endpoint, credential),
-        email=AcsEmailGateway.create(config.acs_endpoint, credential),
+        sms=AcsSmsGateway.create(config.acs_endpoint, acs),
+        email=AcsEmailGateway.create(config.acs_endpoint, acs),
         clock=SystemClock(),
         settings=service_settings(config),
+        resources=[credential] if credential is not None else [],
     )
 
 

@@ -31,6 +31,12 @@ class SystemClock:
         await asyncio.sleep(seconds)
 
 
+class Closeable(Protocol):
+    """Something the service owns and closes on shutdown (e.g. the credential its adapters share)."""
+
+    async def close(self) -> None: ...
+
+
 class OrderStore(Protocol):
     async def claim(self, record: OrderRecord) -> OrderRecord:
         """Insert the record only if its key is new; return it with its ETag.

@@ -10,6 +10,7 @@ import logging
 import math
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -42,6 +43,7 @@ from instant.idempotency import (
 from instant.orders import EmailOrder, Order, SmsOrder, body_digest
 from instant.ports import (
     Clock,
+    Closeable,
     EmailGateway,
     EmailMessage,
     EmailOperationStatus,
@@ -111,20 +113,30 @@ class InstantService:
         email: EmailGateway,
         clock: Clock,
         settings: ServiceSettings,
+        resources: Sequence[Closeable] = (),
     ) -> None:
         self._store = store
         self._sms = sms
         self._email = email
         self._clock = clock
         self._settings = settings
+        # Closed after the ports: the credential the adapters share outlives them.
+        self._resources = tuple(resources)
         self._replays = ReplayCache(
             capacity=settings.replay_cache_size, retention=timedelta(hours=settings.retention_hours)
         )
 
     async def close(self) -> None:
-        await self._store.close()
-        await self._sms.close()
-        await self._email.close()
+        """Close every port and owned resource, even when one of them fails to close."""
+        failures: list[Exception] = []
+        closeables: list[Closeable] = [self._store, self._sms, self._email, *self._resources]
+        for closeable in closeables:
+            try:
+                await closeable.close()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
     # -- POST ----------------------------------------------------------------------------
 

@@ -1,0 +1,199 @@
+"""The composition root without network: which credential each client gets, and that every
+credential is closed on shutdown.
+
+In Azure neither ACS_ACCESS_KEY nor TABLES_CONNECTION_STRING is set (infra/ forbids them), so
+Table Storage and ACS must be reached with the managed identity (DefaultAzureCredential).
+Nothing here sends a request: building a client and its credential does no I/O.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from azure.core.credentials import AzureKeyCredential
+from azure.identity.aio import DefaultAzureCredential
+
+from instant import bootstrap
+from instant.adapters.acs_email import AcsEmailGateway
+from instant.adapters.acs_sms import AcsSmsGateway
+from instant.adapters.table_store import TableOrderStore
+from instant.config import Settings
+from instant.service import InstantService
+from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
+from tests.unit.conftest import SETTINGS
+
+ACS_ENDPOINT = "https://instant-acs.communication.azure.com"
+TABLES_ENDPOINT = "https://instantstore.table.core.windows.net"
+
+
+def settings(**overrides: Any) -> Settings:
+    # Explicit keyword values win over the test environment (tests/conftest.py sets keys).
+    values: dict[str, Any] = {
+        "acs_endpoint": ACS_ENDPOINT,
+        "acs_access_key": None,
+        "tables_connection_string": None,
+        "tables_endpoint": TABLES_ENDPOINT,
+        "sms_default_sender": "Instant",
+        "email_default_sender": "noreply@instant.example.com",
+        **overrides,
+    }
+    return Settings(**values)
+
+
+@pytest.fixture
+def closed(monkeypatch: pytest.MonkeyPatch) -> list[DefaultAzureCredential]:
+    """Every DefaultAzureCredential closed during the test, in order."""
+    seen: list[DefaultAzureCredential] = []
+    original = DefaultAzureCredential.close
+
+    async def close(self: DefaultAzureCredential) -> None:
+        seen.append(self)
+        await original(self)
+
+    monkeypatch.setattr(DefaultAzureCredential, "close", close)
+    return seen
+
+
+def unwrap(port: object) -> object:
+    """The adapter behind telemetry decorators (they keep it as ``inner``)."""
+    while hasattr(port, "inner"):
+        port = port.inner
+    return port
+
+
+def parts(service: InstantService) -> tuple[TableOrderStore, AcsSmsGateway, AcsEmailGateway]:
+    store, sms, email = unwrap(service._store), unwrap(service._sms), unwrap(service._email)
+    assert isinstance(store, TableOrderStore)
+    assert isinstance(sms, AcsSmsGateway)
+    assert isinstance(email, AcsEmailGateway)
+    return store, sms, email
+
+
+def pipeline_credentials(client: Any) -> list[object]:
+    """Credentials held by the authentication policies of an azure-core pipeline client: a token
+    credential (bearer policy) or a key (ACS's HMAC policy)."""
+    found: list[object] = []
+    for runner in client._pipeline._impl_policies:
+        policy = getattr(runner, "_policy", runner)  # sans-I/O policies sit inside a runner
+        found += [getattr(policy, name) for name in ("_credential", "_access_key") if hasattr(policy, name)]
+    assert found, "no authentication policy in the pipeline"
+    return found
+
+
+def sms_credentials(gateway: AcsSmsGateway) -> list[object]:
+    return pipeline_credentials(gateway._pipeline_client)
+
+
+def email_credentials(gateway: AcsEmailGateway) -> list[object]:
+    return pipeline_credentials(gateway._client._client)
+
+
+async def test_without_keys_every_client_uses_one_managed_identity_credential(
+    closed: list[DefaultAzureCredential],
+) -> None:
+    # given: Azure's settings (endpoints only)
+    config = settings()
+    assert bootstrap.uses_managed_identity(config)
+
+    # when
+    service = await bootstrap.build_service(config)
+
+    # then: Table Storage, SMS and email are all signed by the same DefaultAzureCredential
+    store, sms, email = parts(service)
+    credential = store._client.credential
+    assert isinstance(credential, DefaultAzureCredential)
+    assert store._client.url.rstrip("/") == TABLES_ENDPOINT
+    assert store._client.table_name == "instantorders"
+    assert sms_credentials(sms) == [credential]
+    assert email_credentials(email) == [credential]
+    assert sms._client._endpoint.rstrip("/") == ACS_ENDPOINT
+
+    # and: shutdown closes it, once, after the clients
+    await service.close()
+    assert closed == [credential]
+
+
+async def test_bootstrap_close_closes_the_credential(closed: list[DefaultAzureCredential]) -> None:
+    async def factory(config: Settings) -> InstantService:
+        return await bootstrap.build_service(settings())
+
+    bootstrap.use_factory(factory)
+    try:
+        service = await bootstrap.service()
+        credential = parts(service)[0]._client.credential
+        await bootstrap.close()
+    finally:
+        bootstrap.use_factory(None)
+    assert closed == [credential]
+
+
+async def test_with_keys_no_managed_identity_is_created(
+    closed: list[DefaultAzureCredential], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a local run's settings (a key and a connection string)
+    config = settings(
+        acs_access_key="dGVzdC1rZXktbm90LWEtc2VjcmV0",
+        tables_connection_string="DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
+        "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"
+        "TableEndpoint=http://127.0.0.1:9/devstoreaccount1;",
+    )
+    assert not bootstrap.uses_managed_identity(config)
+
+    async def no_table_creation(self: TableOrderStore) -> None:
+        return None
+
+    monkeypatch.setattr(TableOrderStore, "ensure_table", no_table_creation)
+
+    # when
+    service = await bootstrap.build_service(config)
+
+    # then
+    store, sms, email = parts(service)
+    assert not isinstance(store._client.credential, DefaultAzureCredential)
+    assert all(isinstance(c, AzureKeyCredential) for c in sms_credentials(sms))
+    assert all(isinstance(c, AzureKeyCredential) for c in email_credentials(email))
+    await service.close()
+    assert closed == []
+
+
+async def test_a_key_for_acs_and_an_endpoint_for_tables_closes_the_tables_credential(
+    closed: list[DefaultAzureCredential],
+) -> None:
+    service = await bootstrap.build_service(settings(acs_access_key="dGVzdC1rZXktbm90LWEtc2VjcmV0"))
+    store, sms, _ = parts(service)
+    assert isinstance(store._client.credential, DefaultAzureCredential)
+    assert all(isinstance(c, AzureKeyCredential) for c in sms_credentials(sms))
+    await service.close()
+    assert closed == [store._client.credential]
+
+
+class _Resource:
+    def __init__(self, log: list[str], name: str, fail: bool = False) -> None:
+        self.log, self.name, self.fail = log, name, fail
+
+    async def close(self) -> None:
+        self.log.append(self.name)
+        if self.fail:
+            raise RuntimeError(f"{self.name} failed to close")
+
+
+async def test_service_close_closes_resources_last_even_when_a_port_fails() -> None:
+    log: list[str] = []
+
+    class FailingStore(InMemoryOrderStore):
+        async def close(self) -> None:
+            log.append("store")
+            raise RuntimeError("store failed to close")
+
+    service = InstantService(
+        store=FailingStore(),
+        sms=FakeSmsGateway(),
+        email=FakeEmailGateway(),
+        clock=FakeClock(),
+        settings=SETTINGS,
+        resources=[_Resource(log, "credential")],
+    )
+    with pytest.raises(RuntimeError, match="store failed"):
+        await service.close()
+    assert log == ["store", "credential"]
