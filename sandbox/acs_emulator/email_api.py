@@ -25,7 +25,7 @@ EMAIL_API_VERSIONS = frozenset({"2023-03-31", "2024-07-01-preview", "2025-09-01"
 FAULT_EMAIL_DOMAIN = "faults.example.com"
 # Magic local parts on FAULT_EMAIL_DOMAIN (see sandbox/README.md).
 EMAIL_FAULTS = frozenset(
-    {"reject", "503twice", "429once", "slow", "hang", "always503", "opfailed", "accepthang", "reset"}
+    {"reject", "503twice", "429once", "429always", "slow", "hang", "always503", "opfailed", "accepthang", "reset"}
 )
 
 
@@ -134,6 +134,9 @@ async def handle_email_send(request: web.Request) -> web.StreamResponse:
     if "429once" in faults and state.bump("429once", client_operation_id) == 1:
         limited = error_response(429, "TooManyRequests", "Rate limit exceeded.", {"Retry-After": "1"})
         return answer(request, limited)
+    if "429always" in faults:
+        # No Retry-After: azure-core does not retry it, so the service's own backoff is what runs.
+        return answer(request, error_response(429, "TooManyRequests", "Rate limit exceeded."))
     if "reject" in faults:
         # The code ACS returns at send time for an address it refuses outright.
         refused = error_response(400, "InvalidEmailAddress", "The recipient address is not valid.")

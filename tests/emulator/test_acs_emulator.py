@@ -590,6 +590,17 @@ async def test_email_429_once_is_retried_after_retry_after(
     assert [s["status"] for s in await logged(http, emulator, "email")] == [429, 202]
 
 
+async def test_email_429_without_retry_after_is_not_retried_by_sdk(
+    email_client: EmailClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    with pytest.raises(HttpResponseError) as caught:
+        await email_client.begin_send(email_message("429always@faults.example.com"), operation_id=str(uuid.uuid4()))
+    assert caught.value.status_code == 429
+    assert "Retry-After" not in caught.value.response.headers
+    assert [s["status"] for s in await logged(http, emulator, "email")] == [429]
+    assert (await inbox(http, emulator))["email"] == []
+
+
 async def test_email_always_503(email_client: EmailClient) -> None:
     with pytest.raises(HttpResponseError) as caught:
         await email_client.begin_send(email_message("always503@faults.example.com"), retry_total=0)
