@@ -674,7 +674,7 @@ def build_web_app(
     app[_HTTP_ROUTES_KEY] = routes
     app[_OTHER_FUNCTIONS_KEY] = others
     app.router.add_post("/admin/functions/{name}", _admin_invoke)
-    app.router.add_route("*", "/{path:.*}", _dispatch)
+    app.router.add_route("*", r"/{path:[\s\S]*}", _dispatch)  # [\s\S]: a decoded %0A is part of the path too
     return app
 
 

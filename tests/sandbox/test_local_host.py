@@ -156,6 +156,15 @@ async def test_request_reaches_the_function_whole(host: RunningHost, http: aioht
     assert base64.b64decode(seen["body_b64"]) == body
 
 
+async def test_encoded_line_break_in_a_route_parameter_reaches_the_function(
+    host: RunningHost, http: aiohttp.ClientSession
+) -> None:
+    # The Functions host routes any segment; a decoded %0A must not fall out of the catch-all route.
+    async with http.get(host.url("echo/a%0Ab")) as resp:
+        assert resp.status == 200
+        assert (await resp.json())["route_params"] == {"name": "a\nb"}
+
+
 async def test_optional_route_parameter(host: RunningHost, http: aiohttp.ClientSession) -> None:
     async with http.get(host.url("echo")) as resp:
         assert resp.status == 200
