@@ -10,11 +10,13 @@ import azure.functions as func
 
 from instant import bootstrap
 from instant.http import blueprint as http_blueprint
+from instant.retention import blueprint as retention_blueprint
 
 bootstrap.settings()
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(http_blueprint)
+app.register_functions(retention_blueprint)
 
 
 async def on_local_host_shutdown() -> None:

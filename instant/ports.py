@@ -37,6 +37,13 @@ class Closeable(Protocol):
     async def close(self) -> None: ...
 
 
+def purge_cutoff(moment: datetime) -> datetime:
+    """A purge cutoff truncated to whole milliseconds. Azure Table Storage compares times to
+    100 ns, Azurite to 1 ms; with the cutoff on a millisecond boundary "before the cutoff" means
+    the same on both, and truncating only ever spares a record, never deletes a younger one."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 class OrderStore(Protocol):
     async def claim(self, record: OrderRecord) -> OrderRecord:
         """Insert the record only if its key is new; return it with its ETag.
@@ -61,6 +68,24 @@ class OrderStore(Protocol):
 
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
         """An order's audit trail, oldest first."""
+        ...
+
+    async def purge_orders(self, received_before: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` order records received before the cutoff (truncated to whole
+        milliseconds, see ``purge_cutoff``), so a record at or after it is never touched.
+
+        Each record is deleted only if it is unchanged since it was found (ETag), so a record a
+        request touched meanwhile is left for the next run; one already gone (a concurrent purge)
+        counts as deleted. Safe to run twice at once. Audit entries are not touched. Returns the
+        number deleted. Raises StorageUnavailable.
+        """
+        ...
+
+    async def purge_audit(self, before: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` audit entries written before the cutoff (truncated to whole
+        milliseconds); one already gone counts as deleted. Order records are not touched. Returns
+        the number deleted. Raises StorageUnavailable.
+        """
         ...
 
     async def close(self) -> None: ...

@@ -75,6 +75,9 @@ class ServiceSettings:
     allowed_email_senders: frozenset[str]
     retention_hours: int = 168
     replay_cache_size: int = 10_000
+    audit_retention_days: int = 365
+    # Rows of each kind one purge run deletes at most; the rest wait for the next run.
+    purge_limit: int = 5_000
 
     @property
     def lease_seconds(self) -> float:
@@ -552,6 +555,49 @@ class InstantService:
             return await self._store.update(refreshed, audit)
         except (RecordChanged, StorageUnavailable):
             return refreshed  # another reader stored it first, or storage is down: answer what ACS said
+
+    # -- retention (instant/retention.py runs this on a timer) ----------------------------------
+
+    async def purge_expired(self, now: datetime | None = None) -> PurgeReport:
+        """Delete order records older than the idempotency retention (their keys may be used
+        again) and audit entries older than the audit retention, at most ``purge_limit`` of each.
+
+        The order cutoff is the replay cache's expiry (received_at + retention): a worker never
+        replays from memory an order the store no longer holds. Records at or after the cutoff
+        are never touched.
+        """
+        now = now or self._clock.now()
+        order_cutoff = now - timedelta(hours=self._settings.retention_hours)
+        audit_cutoff = now - timedelta(days=self._settings.audit_retention_days)
+        limit = self._settings.purge_limit
+        orders = await self._store.purge_orders(order_cutoff, limit=limit)
+        audit_entries = await self._store.purge_audit(audit_cutoff, limit=limit)
+        report = PurgeReport(orders, audit_entries, order_cutoff, audit_cutoff, limit)
+        log.info(
+            "retention purge",
+            extra={
+                "orders_deleted": orders,
+                "audit_entries_deleted": audit_entries,
+                "order_cutoff": order_cutoff.isoformat(),
+                "audit_cutoff": audit_cutoff.isoformat(),
+                "more_left": report.more_left,
+            },
+        )
+        return report
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    orders: int
+    audit_entries: int
+    order_cutoff: datetime
+    audit_cutoff: datetime
+    limit: int
+
+    @property
+    def more_left(self) -> bool:
+        """A kind hit the limit: more expired rows may wait for the next run."""
+        return self.orders >= self.limit or self.audit_entries >= self.limit
 
 
 def _required(problem: ProblemError | None) -> ProblemError:

@@ -19,6 +19,7 @@ from instant.ports import (
     EmailReceipt,
     SmsMessage,
     SmsReceipt,
+    purge_cutoff,
 )
 
 
@@ -95,6 +96,35 @@ class InMemoryOrderStore:
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
         self._touch()
         return sorted(self.audits.get(shipment_id, []), key=lambda a: a.at)
+
+    async def purge_orders(self, received_before: datetime, *, limit: int) -> int:
+        self._touch()
+        cutoff = purge_cutoff(received_before)
+        found = [(sid, r.etag) for sid, r in self.records.items() if r.received_at < cutoff][: max(limit, 0)]
+        deleted = 0
+        for shipment_id, etag in found:
+            # Like the Table store's separate query and delete requests: a request or another
+            # purge may run in between.
+            await asyncio.sleep(0)
+            current = self.records.get(shipment_id)
+            if current is not None and current.etag != etag:
+                continue  # changed since found: left for the next run
+            self.records.pop(shipment_id, None)
+            deleted += 1  # deleted now, or already gone (a 404 on delete is success)
+        return deleted
+
+    async def purge_audit(self, before: datetime, *, limit: int) -> int:
+        self._touch()
+        cutoff = purge_cutoff(before)
+        found = [(sid, a) for sid, entries in self.audits.items() for a in entries if a.at < cutoff][: max(limit, 0)]
+        for shipment_id, entry in found:
+            await asyncio.sleep(0)
+            remaining = [a for a in self.audits.get(shipment_id, []) if a is not entry]
+            if remaining:
+                self.audits[shipment_id] = remaining
+            else:
+                self.audits.pop(shipment_id, None)
+        return len(found)
 
     async def close(self) -> None:
         return None

@@ -8,6 +8,7 @@ Record change + audit entry are one entity-group transaction because they share 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Mapping
@@ -36,9 +37,14 @@ from instant.idempotency import (
     RecipientStatus,
     StoredAnswer,
 )
+from instant.ports import purge_cutoff
 
 ORDER_ROW = "order"
 AUDIT_ROW_PREFIX = "audit|"
+
+# Retention purge: rows per query page, and deletes in flight at once.
+PURGE_PAGE_SIZE = 100
+PURGE_CONCURRENCY = 16
 
 # Bounded storage calls: a request must fail fast (503 storage_unavailable) rather than wait
 # through azure-core's default of 10 retries with long backoff.
@@ -142,6 +148,79 @@ class TableOrderStore:
         except AzureError as exc:
             raise StorageUnavailable("audit query failed") from exc
         return sorted(entries, key=lambda a: a.at)
+
+    # -- retention ---------------------------------------------------------------------------
+    # Both purges filter on a non-key property (ReceivedAt / At), which Table Storage answers
+    # with a scan of the whole table (there is no secondary index and no TTL). That is
+    # acceptable for a purge that runs once an hour off the request path; the scan is paged
+    # (PURGE_PAGE_SIZE) and stops after ``limit`` rows, so one run's cost is bounded too. If
+    # the table grows beyond what an hourly scan can cover, keep audit rows in a table per
+    # month and drop whole tables instead.
+
+    async def purge_orders(self, received_before: datetime, *, limit: int) -> int:
+        return await self._purge(
+            "RowKey eq @row and ReceivedAt lt @cutoff",
+            {"row": ORDER_ROW, "cutoff": purge_cutoff(received_before)},
+            limit,
+            match_etag=True,
+        )
+
+    async def purge_audit(self, before: datetime, *, limit: int) -> int:
+        # Audit rows are insert-only, so no ETag is needed to delete them safely.
+        return await self._purge(
+            "RowKey gt @lo and RowKey lt @hi and At lt @cutoff",
+            {"lo": AUDIT_ROW_PREFIX, "hi": AUDIT_ROW_PREFIX[:-1] + "}", "cutoff": purge_cutoff(before)},
+            limit,
+            match_etag=False,
+        )
+
+    async def _purge(self, query: str, parameters: dict[str, Any], limit: int, *, match_etag: bool) -> int:
+        """Point deletes, page by page, at most PURGE_CONCURRENCY at a time. Point deletes rather
+        than entity-group transactions: an order partition holds one order row, and one 404 (a
+        concurrent purge got there first) would fail a whole transaction."""
+        if limit <= 0:
+            return 0
+        gate = asyncio.Semaphore(PURGE_CONCURRENCY)
+
+        async def delete(entity: Mapping[str, Any]) -> bool:
+            async with gate:
+                return await self._delete_found(entity, match_etag=match_etag)
+
+        found = deleted = 0
+        try:
+            pages = self._client.query_entities(
+                query,
+                parameters=parameters,
+                select=["PartitionKey", "RowKey"],
+                results_per_page=min(limit, PURGE_PAGE_SIZE),
+            ).by_page()
+            async for page in pages:
+                batch = [entity async for entity in page][: limit - found]
+                found += len(batch)
+                deleted += sum(await asyncio.gather(*(delete(entity) for entity in batch)))
+                if found >= limit:
+                    break
+        except AzureError as exc:
+            raise StorageUnavailable("purge failed") from exc
+        return deleted
+
+    async def _delete_found(self, entity: Mapping[str, Any], *, match_etag: bool) -> bool:
+        options: dict[str, Any] = {}
+        if match_etag:
+            etag = entity.metadata.get("etag") if hasattr(entity, "metadata") else None
+            if not isinstance(etag, str):
+                return False
+            options = {"etag": etag, "match_condition": MatchConditions.IfNotModified}
+        try:
+            # A 404 (a concurrent purge deleted it first) returns quietly: the row is gone either way.
+            await self._client.delete_entity(entity["PartitionKey"], entity["RowKey"], **options)
+        except ResourceModifiedError:
+            return False  # a request changed the record since the query: the next run decides again
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                return False
+            raise
+        return True
 
     async def close(self) -> None:
         await self._client.close()

@@ -34,5 +34,23 @@ def store(request: pytest.FixtureRequest) -> OrderStore:
 
 
 @pytest.fixture
+async def empty_table_store(azurite: AzuriteProcess) -> AsyncIterator[OrderStore]:
+    """A Table store on a table of its own: purge tests count rows, so no other test's rows."""
+    name = f"purge{uuid.uuid4().hex[:16]}"
+    client = TableClient.from_connection_string(azurite.connection_string, name, **TABLE_CLIENT_OPTIONS)
+    store = TableOrderStore(client)
+    await store.ensure_table()
+    yield store
+    await client.delete_table()
+    await store.close()
+
+
+@pytest.fixture(params=["memory_store", "empty_table_store"])
+def empty_store(request: pytest.FixtureRequest) -> OrderStore:
+    chosen: OrderStore = request.getfixturevalue(request.param)
+    return chosen
+
+
+@pytest.fixture
 def key() -> str:
     return f"key-{uuid.uuid4().hex}"

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
+from instant.adapters.table_store import TableOrderStore
 from instant.errors import KeyAlreadyClaimed, RecordChanged
 from instant.idempotency import (
     AuditEntry,
@@ -174,3 +177,150 @@ async def test_every_field_round_trips(store: OrderStore, key: str) -> None:
     )
     await store.claim(full)
     assert await store.get(full.shipment_id) == full
+
+
+# -- retention ----------------------------------------------------------------------------------
+# The purge takes its cutoff as an argument (the service computes it from its Clock), so these
+# tests choose "now" freely. They run on a store of their own (empty_store): they count rows.
+
+CUTOFF = T0  # has microseconds: the stores truncate it to whole milliseconds
+
+
+async def claim_at(store: OrderStore, received_at: datetime) -> OrderRecord:
+    key = f"purge-{uuid.uuid4().hex}"
+    return await store.claim(record(key, received_at=received_at, first_sent_at=received_at, updated_at=received_at))
+
+
+async def kept(store: OrderStore, records: list[OrderRecord]) -> list[bool]:
+    return [await store.get(r.shipment_id) is not None for r in records]
+
+
+async def test_purge_deletes_orders_before_the_cutoff_and_never_younger_ones(empty_store: OrderStore) -> None:
+    # given
+    old = [
+        await claim_at(empty_store, CUTOFF - timedelta(days=30)),
+        await claim_at(empty_store, CUTOFF - timedelta(milliseconds=1)),
+    ]
+    young = [
+        await claim_at(empty_store, CUTOFF),
+        await claim_at(empty_store, CUTOFF + timedelta(microseconds=1)),
+        await claim_at(empty_store, CUTOFF + timedelta(hours=1)),
+    ]
+    # when
+    deleted = await empty_store.purge_orders(CUTOFF, limit=100)
+    # then
+    assert deleted == 2
+    assert await kept(empty_store, old) == [False, False]
+    assert await kept(empty_store, young) == [True, True, True]
+    assert await empty_store.purge_orders(CUTOFF, limit=100) == 0
+
+
+async def test_purge_of_orders_keeps_their_audit_entries(empty_store: OrderStore) -> None:
+    claimed = await claim_at(empty_store, CUTOFF - timedelta(hours=1))
+    done = await empty_store.update(replace(claimed, state=OrderState.COMPLETED), audit(claimed.shipment_id, T0))
+    assert await empty_store.purge_orders(CUTOFF, limit=10) == 1
+    assert await empty_store.get(done.shipment_id) is None
+    assert await empty_store.audit_entries(done.shipment_id) == [audit(done.shipment_id, T0)]
+
+
+async def test_a_purged_key_can_be_claimed_again(empty_store: OrderStore) -> None:
+    old = await claim_at(empty_store, CUTOFF - timedelta(hours=1))
+    await empty_store.purge_orders(CUTOFF, limit=10)
+    again = await empty_store.claim(replace(old, received_at=CUTOFF, etag=None))
+    assert again.etag
+    assert await empty_store.get(old.shipment_id) == again
+
+
+async def test_purge_deletes_old_orders_in_bounded_batches(empty_store: OrderStore) -> None:
+    old = [await claim_at(empty_store, CUTOFF - timedelta(hours=i + 1)) for i in range(7)]
+    young = [await claim_at(empty_store, CUTOFF + timedelta(seconds=1)) for _ in range(2)]
+    # each run deletes at most `limit`; the rest wait for the next run
+    assert [await empty_store.purge_orders(CUTOFF, limit=3) for _ in range(4)] == [3, 3, 1, 0]
+    assert not any(await kept(empty_store, old))
+    assert all(await kept(empty_store, young))
+
+
+async def test_purge_audit_deletes_entries_before_the_cutoff_only(empty_store: OrderStore, key: str) -> None:
+    claimed = await claim_at(empty_store, CUTOFF - timedelta(days=400))
+    sid = claimed.shipment_id
+    entries = [
+        audit(sid, CUTOFF - timedelta(days=1)),
+        audit(sid, CUTOFF - timedelta(milliseconds=1)),
+        audit(sid, CUTOFF, "at-cutoff"),
+        audit(sid, CUTOFF + timedelta(microseconds=1), "after"),
+    ]
+    for entry in entries:
+        await empty_store.append_audit(entry)
+    # when
+    assert await empty_store.purge_audit(CUTOFF, limit=100) == 2
+    # then: younger entries and the order record itself are untouched
+    assert await empty_store.audit_entries(sid) == entries[2:]
+    assert await empty_store.get(sid) == claimed
+    assert await empty_store.purge_audit(CUTOFF, limit=100) == 0
+
+
+async def test_purge_audit_is_bounded(empty_store: OrderStore) -> None:
+    claimed = await claim_at(empty_store, CUTOFF)
+    for i in range(5):
+        await empty_store.append_audit(audit(claimed.shipment_id, CUTOFF - timedelta(minutes=i + 1)))
+    assert [await empty_store.purge_audit(CUTOFF, limit=2) for _ in range(4)] == [2, 2, 1, 0]
+    assert await empty_store.audit_entries(claimed.shipment_id) == []
+
+
+async def test_two_purges_at_once_both_succeed_and_agree(empty_store: OrderStore) -> None:
+    # given
+    old = [await claim_at(empty_store, CUTOFF - timedelta(minutes=i + 1)) for i in range(12)]
+    young = [await claim_at(empty_store, CUTOFF + timedelta(minutes=1)) for _ in range(3)]
+    for r in old[:4]:
+        for minutes in (1, 2):
+            await empty_store.append_audit(audit(r.shipment_id, CUTOFF - timedelta(minutes=minutes)))
+    # when
+    orders = await asyncio.gather(
+        empty_store.purge_orders(CUTOFF, limit=100), empty_store.purge_orders(CUTOFF, limit=100)
+    )
+    audits = await asyncio.gather(
+        empty_store.purge_audit(CUTOFF, limit=100), empty_store.purge_audit(CUTOFF, limit=100)
+    )
+    # then: no error, the same end state as one purge; a row the other run deleted first counts as done
+    assert all(0 <= n <= 12 for n in orders) and sum(orders) >= 12
+    assert all(0 <= n <= 8 for n in audits) and sum(audits) >= 8
+    assert not any(await kept(empty_store, old))
+    assert all(await kept(empty_store, young))
+    assert [await empty_store.audit_entries(r.shipment_id) for r in old[:4]] == [[]] * 4
+
+
+async def test_purge_leaves_a_record_changed_after_it_was_found(memory_store: OrderStore) -> None:
+    # The fake yields between finding a record and deleting it, as the Table store's two
+    # requests do; an update that lands in between changes the ETag.
+    claimed = await claim_at(memory_store, CUTOFF - timedelta(hours=1))
+    deleted, updated = await asyncio.gather(
+        memory_store.purge_orders(CUTOFF, limit=10),
+        memory_store.update(replace(claimed, lease_owner="taker"), None),
+    )
+    assert deleted == 0
+    assert await memory_store.get(claimed.shipment_id) == updated
+
+
+async def test_table_purge_deletes_with_an_etag_match(
+    empty_table_store: OrderStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # given: a request updates the record between the purge's query and its delete
+    assert isinstance(empty_table_store, TableOrderStore)
+    claimed = await claim_at(empty_table_store, CUTOFF - timedelta(hours=1))
+    client = empty_table_store._client
+    real_delete = client.delete_entity
+    updated: list[OrderRecord] = []
+
+    async def delete_after_an_update(*args: Any, **kwargs: Any) -> None:
+        if not updated:
+            updated.append(await empty_table_store.update(replace(claimed, lease_owner="taker"), None))
+        await real_delete(*args, **kwargs)
+
+    monkeypatch.setattr(client, "delete_entity", delete_after_an_update)
+    # when
+    deleted = await empty_table_store.purge_orders(CUTOFF, limit=10)
+    # then: the 412 leaves the record for the next run
+    assert deleted == 0
+    assert await empty_table_store.get(claimed.shipment_id) == updated[0]
+    monkeypatch.undo()
+    assert await empty_table_store.purge_orders(CUTOFF, limit=10) == 1

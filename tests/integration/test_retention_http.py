@@ -1,0 +1,117 @@
+"""The retention timer on the local host: invoked like Core Tools does (POST /admin/functions/<name>),
+against Azurite, next to orders the running app just took."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from azure.data.tables.aio import TableClient
+
+from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
+from instant.idempotency import (
+    AuditEntry,
+    Channel,
+    Fingerprint,
+    OrderRecord,
+    OrderState,
+    RecipientStatus,
+    order_id_for,
+    shipment_id_for,
+)
+from sandbox.stack import AzuriteProcess
+from tests.integration.conftest import CALLER, Api, new_key, new_phone, sms_payload
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def app_table(azurite: AzuriteProcess) -> AsyncIterator[TableOrderStore]:
+    """The app's own table (INSTANT_TABLE_NAME's default), opened beside the running app."""
+    client = TableClient.from_connection_string(azurite.connection_string, "instantorders", **TABLE_CLIENT_OPTIONS)
+    store = TableOrderStore(client)
+    yield store
+    await store.close()
+
+
+def order_received_at(received_at: datetime) -> OrderRecord:
+    key = new_key("old")
+    return OrderRecord(
+        shipment_id=shipment_id_for(CALLER, Channel.SMS, key),
+        order_id=order_id_for(CALLER, Channel.SMS, key),
+        caller=CALLER,
+        channel=Channel.SMS,
+        idempotency_id=key,
+        fingerprint=Fingerprint.of({"recipientSms.phoneNumber": "+4798000000"}),
+        state=OrderState.COMPLETED,
+        status=RecipientStatus.SMS_ACCEPTED,
+        received_at=received_at,
+        first_sent_at=received_at,
+        deadline=received_at + timedelta(seconds=300),
+        ttl_seconds=300,
+        recipient="+4798000000",
+        sender="Instant",
+        senders_reference=None,
+        updated_at=received_at,
+    )
+
+
+def audit_at(shipment_id: str, at: datetime) -> AuditEntry:
+    return AuditEntry(
+        shipment_id=shipment_id,
+        at=at,
+        caller=CALLER,
+        channel=Channel.SMS,
+        idempotency_id="old",
+        recipient="+4798000000",
+        sender="Instant",
+        outcome="created",
+        http_status=201,
+        replay=False,
+        provider_id=str(uuid.uuid4()),
+        ttl_seconds=300,
+        latency_ms=1,
+        trace_id="0" * 32,
+        body_sha256="0" * 64,
+        body_length=1,
+        status="SMS_Accepted",
+    )
+
+
+async def run_purge(api: Api) -> int:
+    assert api.stack.host is not None
+    url = f"{api.stack.host.base_url}/admin/functions/purge_expired"
+    async with api.session.post(url, json={"input": ""}) as response:
+        return response.status
+
+
+async def test_the_purge_timer_deletes_expired_rows_and_keeps_young_ones(api: Api, app_table: TableOrderStore) -> None:
+    # given: an order the app takes now, and rows written long ago straight into its table
+    reply = await api.post("sms", sms_payload(new_key(), new_phone()))
+    assert reply.status == 201, reply.body
+    young_location = reply.headers["Location"].removeprefix("/notifications/api/v1")
+    now = datetime.now(UTC)
+    old = await app_table.claim(order_received_at(now - timedelta(days=200)))
+    ancient_audit = audit_at(old.shipment_id, now - timedelta(days=400))
+    recent_audit = audit_at(old.shipment_id, now - timedelta(days=200))
+    await app_table.append_audit(ancient_audit)
+    await app_table.append_audit(recent_audit)
+
+    # when: the timer runs twice at once (a slow run overlapping the next, or two instances)
+    assert await asyncio.gather(run_purge(api), run_purge(api)) == [202, 202]
+
+    # then: the expired order and the year-old audit entry are gone, nothing young was touched
+    assert await app_table.get(old.shipment_id) is None
+    assert await app_table.audit_entries(old.shipment_id) == [recent_audit]
+    shipment = await api.get(young_location)
+    assert shipment.status == 200
+    assert shipment.json()["status"] == "Order_Completed"
+
+
+async def test_an_unknown_timer_is_404(api: Api) -> None:
+    assert api.stack.host is not None
+    async with api.session.post(f"{api.stack.host.base_url}/admin/functions/no_such_timer") as response:
+        assert response.status == 404
