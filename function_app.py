@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from instant import bootstrap
+from instant import bootstrap, telemetry
 from instant.http import blueprint as http_blueprint
 from instant.retention import blueprint as retention_blueprint
 
-bootstrap.settings()
+# JSON logs on a local console; export to Application Insights when its connection string is set.
+telemetry.configure(bootstrap.settings())
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(http_blueprint)

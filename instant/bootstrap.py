@@ -9,7 +9,7 @@ identity (DefaultAzureCredential) signs every call.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 
 from azure.core.credentials import AzureKeyCredential
@@ -20,8 +20,9 @@ from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
 from instant.config import Settings, load_settings
-from instant.ports import SystemClock
+from instant.ports import Clock, Closeable, EmailGateway, OrderStore, SmsGateway, SystemClock
 from instant.service import InstantService, ServiceSettings
+from instant.telemetry import TracedEmailGateway, TracedOrderStore, TracedSmsGateway
 
 ServiceFactory = Callable[[Settings], Awaitable[InstantService]]
 
@@ -98,13 +99,34 @@ async def build_service(config: Settings) -> InstantService:
             await credential.close()
         raise
     acs = acs_credential(config, credential)
-    return InstantService(
+    return compose_service(
         store=store,
         sms=AcsSmsGateway.create(config.acs_endpoint, acs),
         email=AcsEmailGateway.create(config.acs_endpoint, acs),
         clock=SystemClock(),
         settings=service_settings(config),
         resources=[credential] if credential is not None else [],
+    )
+
+
+def compose_service(
+    *,
+    store: OrderStore,
+    sms: SmsGateway,
+    email: EmailGateway,
+    clock: Clock,
+    settings: ServiceSettings,
+    resources: Sequence[Closeable] = (),
+) -> InstantService:
+    """The service on these ports, each wrapped in its tracing decorator (instant/telemetry.py):
+    spans come from around the ports, so neither the service nor an adapter knows about them."""
+    return InstantService(
+        store=TracedOrderStore(store),
+        sms=TracedSmsGateway(sms),
+        email=TracedEmailGateway(email),
+        clock=clock,
+        settings=settings,
+        resources=resources,
     )
 
 

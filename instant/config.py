@@ -66,7 +66,7 @@ class Settings(BaseSettings):
             raise ValueError("must be base64") from exc
         return value
 
-    @field_validator("tables_connection_string")
+    @field_validator("tables_connection_string", "applicationinsights_connection_string")
     @classmethod
     def _empty_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value() else None

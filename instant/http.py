@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, NoReturn
@@ -15,10 +16,11 @@ from typing import Any, NoReturn
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from instant import answers, bootstrap
+from instant import answers, bootstrap, telemetry
 from instant.answers import Answer
 from instant.config import CALLER_ID_PATTERN
 from instant.errors import ProblemCode, ProblemError
+from instant.idempotency import Channel
 from instant.openapi import openapi_document
 from instant.orders import EmailOrder, Order, SmsOrder
 from instant.ports import EmailContentType
@@ -35,12 +37,12 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
 
 @blueprint.route(route="future/orders/instant/sms", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 async def instant_sms(req: func.HttpRequest) -> func.HttpResponse:
-    return await _handle(req, lambda info: _send(req, info, InstantSmsRequest, _sms_order))
+    return await _handle(req, lambda info: _send(req, info, InstantSmsRequest, _sms_order), "send", Channel.SMS)
 
 
 @blueprint.route(route="future/orders/instant/email", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 async def instant_email(req: func.HttpRequest) -> func.HttpResponse:
-    return await _handle(req, lambda info: _send(req, info, InstantEmailRequest, _email_order))
+    return await _handle(req, lambda info: _send(req, info, InstantEmailRequest, _email_order), "send", Channel.EMAIL)
 
 
 @blueprint.route(route="future/shipment/{shipmentId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
@@ -49,7 +51,7 @@ async def shipment(req: func.HttpRequest) -> func.HttpResponse:
         service = await bootstrap.service()
         return await service.get_shipment(info.caller, req.route_params.get("shipmentId", ""), info.trace_id)
 
-    return await _handle(req, read)
+    return await _handle(req, read, "get_shipment")
 
 
 @blueprint.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -63,19 +65,36 @@ async def health(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse('{"status":"ok"}', status_code=200, mimetype="application/json", charset="utf-8")
 
 
-async def _handle(req: func.HttpRequest, work: Callable[[RequestInfo], Awaitable[Answer]]) -> func.HttpResponse:
-    try:
-        info = RequestInfo(caller=_caller(req), trace_id=_trace_id(req))
-        answer = await work(info)
-    except ProblemError as problem:
-        answer = answers.problem_answer(problem)
-    except Exception:
-        # A bug must still answer in the contract's format, and must not leak internals.
-        log.exception("unhandled error")
-        answer = answers.problem_answer(
-            ProblemError(ProblemCode.INTERNAL_ERROR, "An unexpected error occurred; it has been logged.")
-        )
-    return _response(answer)
+async def _handle(
+    req: func.HttpRequest,
+    work: Callable[[RequestInfo], Awaitable[Answer]],
+    operation: str,
+    channel: Channel | None = None,
+) -> func.HttpResponse:
+    # The request's span (instant/telemetry.py): caller, channel, outcome code, replay. The
+    # claim, provider and state-update spans below it come from the traced ports.
+    with telemetry.request_span(operation, channel.value if channel else None, req.headers) as span:
+        try:
+            caller = _caller(req)
+            telemetry.set_caller(span, caller)
+            # The audit's trace id is the trace's when one is recorded, so the two can be joined.
+            info = RequestInfo(caller=caller, trace_id=telemetry.trace_id_of(span) or _trace_id(req))
+            answer = await work(info)
+        except ProblemError as problem:
+            answer = answers.problem_answer(problem)
+        except Exception as exc:
+            # A bug must still answer in the contract's format, and must not leak internals. The
+            # type and the stack only: an exception's message may quote its input (pydantic's
+            # do), and the input holds recipients and passcodes.
+            log.error(
+                "unhandled error",
+                extra={"error_type": type(exc).__name__, "stack": "".join(traceback.format_tb(exc.__traceback__))},
+            )
+            answer = answers.problem_answer(
+                ProblemError(ProblemCode.INTERNAL_ERROR, "An unexpected error occurred; it has been logged.")
+            )
+        telemetry.record_answer(span, answer)
+        return _response(answer)
 
 
 def _response(answer: Answer) -> func.HttpResponse:
