@@ -1,0 +1,73 @@
+"""``python -m bench``: the full run, results in bench/results/<YYYY-MM-DD>.md.
+``python -m bench --smoke``: a few requests per phase, to prove the harness works (CI); it asserts
+nothing about timing, prints the table and writes only to .stack/ (ignored by git)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.report import checks, console_table, markdown
+from bench.run import FULL, SMOKE, HarnessBroken, run_bench
+from bench.system import machine_info
+from sandbox.stack import REPO_ROOT, StackError
+
+RESULTS_DIR = REPO_ROOT / "bench" / "results"
+
+
+def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--smoke", action="store_true", help="a few requests per phase; writes only to .stack/")
+    parser.add_argument("--samples", type=int, help="new sends and replays per channel (default 1000)")
+    parser.add_argument("--duration", type=float, help="seconds of the concurrency run (default 20)")
+    parser.add_argument("--startup-runs", type=int, help="alternating import runs each (default 15)")
+    parser.add_argument("--output", type=Path, help="the Markdown results file (default bench/results/<date>.md)")
+    return parser.parse_args(argv)
+
+
+def _log(line: str) -> None:
+    print(f"bench: {line}", file=sys.stderr, flush=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse_args(argv)
+    plan = SMOKE if args.smoke else FULL
+    overrides: dict[str, object] = {}
+    if args.samples is not None:
+        overrides.update(samples=args.samples, replays=args.samples)
+    if args.duration is not None:
+        overrides["duration"] = args.duration
+    if args.startup_runs is not None:
+        overrides["startup_runs"] = args.startup_runs
+    if overrides:
+        plan = dataclasses.replace(plan, name=f"{plan.name}, modified", **overrides)  # type: ignore[arg-type]
+    workdir = REPO_ROOT / ".stack" / ("bench-smoke" if args.smoke else "bench")
+    command = "python -m bench" + (" --smoke" if args.smoke else "")
+    if argv is None and len(sys.argv) > 1:
+        command = "python -m bench " + " ".join(sys.argv[1:])
+    started = time.perf_counter()
+    try:
+        results = asyncio.run(run_bench(plan, workdir, _log))
+    except (HarnessBroken, StackError) as exc:
+        _log(f"BROKEN: {exc}")
+        return 1
+    rows = checks(results)
+    print(console_table(rows), flush=True)
+    text = markdown(results, rows, machine_info(REPO_ROOT), command)
+    if args.output is not None:
+        output = args.output
+    elif args.smoke:
+        output = workdir / "results.md"
+    else:
+        output = RESULTS_DIR / f"{time.strftime('%Y-%m-%d', time.localtime(results.started_at))}.md"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    passed = sum(c.passed is True for c in rows)
+    targets = sum(c.passed is not None for c in rows)
+    _log(f"{passed}/{targets} targets pass; results in {output}; took {time.perf_counter() - started:.1f} s")
+    return 0

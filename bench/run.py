@@ -1,0 +1,322 @@
+"""One bench run: start the local stack, warm up, measure every phase, stop the stack.
+
+Phases, in this order, one at a time (nothing else talks to the stack meanwhile):
+  1. warm-up (discarded): floor and service, both channels; replays; point reads; health
+  2. round trips: Table Storage and provider requests per new send and per replay, counted on
+     the servers' side over a quiet window
+  3. new sends: each service request paired with a floor measurement, alternating which goes
+     first, so drifts in machine load hit both alike
+  4. replays: each replay paired with its baseline (point read + HTTP round trip), alternating
+  5. concurrency: the emulator answers after ``latency_ms``; ``clients`` closed-loop callers
+  6. memory of the serving process right after (5)
+  7. start-up: import times in fresh interpreters (the stack is stopped by then)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.counting import AzuriteLog
+from bench.floor import Floor, FloorSample, closed_loop_floor
+from bench.load import ClosedLoopResult, Sent, ServiceClient, UnexpectedAnswer, closed_loop, emulator_json
+from bench.startup import StartupResult, measure_startup
+from bench.system import CpuMeter, CpuUse, foreign_test_processes, memory_kib
+from instant.config import Settings, load_settings
+from sandbox.stack import REPO_ROOT, LocalStack
+
+CHANNELS = ("sms", "email")
+# Settings the app reads: the caller's environment must not leak into the stack.
+APP_SETTINGS = frozenset(
+    {
+        "ACS_ENDPOINT",
+        "ACS_ACCESS_KEY",
+        "TABLES_CONNECTION_STRING",
+        "TABLES_ENDPOINT",
+        "SMS_DEFAULT_SENDER",
+        "EMAIL_DEFAULT_SENDER",
+        "EMAIL_ALLOWED_SENDERS",
+        "INSTANT_DEFAULT_CALLER",
+        "INSTANT_REQUEST_BUDGET_SECONDS",
+        "INSTANT_EMAIL_WAIT_SECONDS",
+        "INSTANT_TABLE_NAME",
+    }
+)
+# Email operations finish at once, so the email figures measure our code and round trips rather
+# than the emulator's Running timer (default 0.2 s, then Retry-After: 1).
+EMULATOR_ARGS = ("--email-running-seconds", "0", "--email-retry-after", "0")
+
+
+class HarnessBroken(RuntimeError):
+    """The run could not measure what it claims to: fail loudly (also in the smoke run)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    warmup: int  # iterations of every sequential measurement, discarded
+    samples: int  # new sends per channel (each paired with one floor sample)
+    replays: int  # replays per channel (each paired with one baseline sample)
+    count_window: int  # new sends / replays per channel in the round-trip counting windows
+    clients: int = 16
+    duration: float = 20.0
+    latency_ms: int = 250
+    concurrency_warmup: float = 3.0
+    startup_runs: int = 15
+
+
+FULL = Plan("full", warmup=100, samples=1000, replays=1000, count_window=50)
+SMOKE = Plan(
+    "smoke", warmup=3, samples=10, replays=10, count_window=4, duration=2.0, concurrency_warmup=0.5, startup_runs=1
+)
+
+
+@dataclass(frozen=True)
+class RoundTrips:
+    table: float
+    table_kinds: Counter[str]
+    provider: float
+    provider_kinds: Counter[str]
+    per: int
+
+
+@dataclass
+class Results:
+    plan: Plan
+    started_at: float
+    floor: dict[str, list[FloorSample]] = field(default_factory=dict)
+    service: dict[str, list[float]] = field(default_factory=dict)
+    replay: dict[str, list[float]] = field(default_factory=dict)
+    point_read: list[float] = field(default_factory=list)
+    http_round_trip: list[float] = field(default_factory=list)
+    replay_baseline: list[float] = field(default_factory=list)
+    new_send_trips: dict[str, RoundTrips] = field(default_factory=dict)
+    replay_trips: dict[str, RoundTrips] = field(default_factory=dict)
+    concurrency: ClosedLoopResult | None = None
+    concurrency_floor: ClosedLoopResult | None = None
+    rss_kib: int = 0
+    hwm_kib: int = 0
+    startup: StartupResult | None = None
+    cpu: dict[str, CpuUse] = field(default_factory=dict)
+    foreign: set[str] = field(default_factory=set)
+    stack_pids: dict[str, int] = field(default_factory=dict)
+    finished_at: float = 0.0
+
+
+def app_environment() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k not in APP_SETTINGS}
+
+
+def app_settings(env: Mapping[str, str]) -> Settings:
+    """The app's own Settings, read from the environment the stack gives the app."""
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        return load_settings()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+class Bench:
+    def __init__(self, plan: Plan, workdir: Path, log: Callable[[str], None]) -> None:
+        self.plan = plan
+        self.workdir = workdir
+        self.say = log
+        self.results = Results(plan=plan, started_at=time.time())
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _note_foreign(self) -> None:
+        self.results.foreign.update(foreign_test_processes(self._our_pids()))
+
+    def _our_pids(self) -> set[int]:
+        return {os.getpid(), *self.results.stack_pids.values()}
+
+    def _meter(self) -> CpuMeter:
+        pids = {"harness (load generator + floor)": os.getpid()}
+        pids.update({f"{name}": pid for name, pid in self.results.stack_pids.items()})
+        return CpuMeter(pids, time.perf_counter())
+
+    async def _paired(
+        self, count: int, first: Callable[[int], Awaitable[None]], second: Callable[[int], Awaitable[None]]
+    ) -> None:
+        for index in range(count):
+            if index % 2 == 0:
+                await first(index)
+                await second(index)
+            else:
+                await second(index)
+                await first(index)
+
+    # -- the run ----------------------------------------------------------------------------
+
+    async def run(self) -> Results:
+        if self.workdir.exists():
+            shutil.rmtree(self.workdir)  # fresh logs: the round-trip counts read azurite.log
+        self._note_foreign()
+        self.say(f"starting the local stack in {self.workdir} ...")
+        async with LocalStack(self.workdir, port=0, env=app_environment(), emulator_args=EMULATOR_ARGS) as stack:
+            assert stack.host is not None and stack.azurite is not None and stack.emulator is not None
+            self.results.stack_pids = {
+                "local host (function app)": stack.host.pid,
+                "Azurite (node)": stack.azurite.pid,
+                "ACS emulator": stack.emulator.pid,
+            }
+            app_env = stack.app_env
+            floor = Floor.create(app_settings(app_env))
+            connector = aiohttp.TCPConnector(limit=self.plan.clients + 8)
+            timeout = aiohttp.ClientTimeout(total=30)
+            try:
+                async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+                    client = ServiceClient(session, stack.host.base_url)
+                    emulator = stack.emulator.endpoint
+                    await self._warm_up(client, floor)
+                    await self._round_trips(client, session, emulator, AzuriteLog(stack.azurite.log_path))
+                    sent = await self._new_sends(client, floor)
+                    await self._replays(client, floor, sent)
+                    await self._concurrency(client, floor, session, emulator, stack.host.pid)
+            finally:
+                await floor.close()
+            self._note_foreign()
+        self.say("stack stopped; measuring start-up ...")
+        meter = self._meter()
+        self.results.startup = await measure_startup(app_env, REPO_ROOT, self.plan.startup_runs)
+        self.results.cpu["start-up"] = meter.stop(time.perf_counter())
+        self._note_foreign()
+        self.results.finished_at = time.time()
+        return self.results
+
+    async def _warm_up(self, client: ServiceClient, floor: Floor) -> None:
+        self.say(f"warm-up: {self.plan.warmup} x (floor + service) per channel, replays, reads")
+        sent: list[Sent] = []
+        await floor.ensure_table()
+        for _ in range(self.plan.warmup):
+            await floor.sms_send()
+            await floor.email_send()
+            for channel in CHANNELS:
+                sent.append(await client.send_new(channel))
+            await client.health()
+        for item in sent:
+            await client.replay(item)
+            await floor.point_read(item.shipment_id)
+
+    async def _round_trips(
+        self, client: ServiceClient, session: aiohttp.ClientSession, emulator: str, azurite: AzuriteLog
+    ) -> None:
+        count = self.plan.count_window
+        self.say(f"round trips: {count} new sends and {count} replays per channel, counted by Azurite and the emulator")
+        for channel in CHANNELS:
+            await emulator_json(session, "DELETE", f"{emulator}/_emulator/inbox")
+            start = await azurite.settled_size()
+            sent = [await client.send_new(channel) for _ in range(count)]
+            end = await azurite.settled_size()
+            self.results.new_send_trips[channel] = await self._trips(session, emulator, azurite, start, end, count)
+            await emulator_json(session, "DELETE", f"{emulator}/_emulator/inbox")
+            start = await azurite.settled_size()
+            for item in sent:
+                await client.replay(item)
+            end = await azurite.settled_size()
+            self.results.replay_trips[channel] = await self._trips(session, emulator, azurite, start, end, count)
+        sms = self.results.new_send_trips["sms"]
+        if sms.table == 0 or sms.provider == 0:
+            raise HarnessBroken(
+                f"counted {sms.table} Table Storage and {sms.provider} provider requests per new SMS: "
+                f"the counting is broken (see {azurite.path})"
+            )
+
+    async def _trips(
+        self, session: aiohttp.ClientSession, emulator: str, azurite: AzuriteLog, start: int, end: int, count: int
+    ) -> RoundTrips:
+        window = azurite.window(start, end)
+        requests: list[dict[str, Any]] = await emulator_json(session, "GET", f"{emulator}/_emulator/requests")
+        kinds: Counter[str] = Counter(f"{r['kind']} {r['method']}" for r in requests)
+        return RoundTrips(window.lines / count, window.kinds, len(requests) / count, kinds, count)
+
+    async def _new_sends(self, client: ServiceClient, floor: Floor) -> dict[str, list[Sent]]:
+        self.say(f"new sends: {self.plan.samples} per channel, each paired with a floor measurement")
+        sent: dict[str, list[Sent]] = {channel: [] for channel in CHANNELS}
+        floors = {"sms": floor.sms_send, "email": floor.email_send}
+        meter = self._meter()
+        for channel in CHANNELS:
+            self.results.floor[channel] = []
+            self.results.service[channel] = []
+        for channel in CHANNELS:
+
+            async def measure_floor(_: int, channel: str = channel) -> None:
+                self.results.floor[channel].append(await floors[channel]())
+
+            async def measure_service(_: int, channel: str = channel) -> None:
+                item = await client.send_new(channel)
+                sent[channel].append(item)
+                self.results.service[channel].append(item.seconds)
+
+            await self._paired(self.plan.samples, measure_floor, measure_service)
+        self.results.cpu["new sends (sequential)"] = meter.stop(time.perf_counter())
+        self._note_foreign()
+        return sent
+
+    async def _replays(self, client: ServiceClient, floor: Floor, sent: dict[str, list[Sent]]) -> None:
+        self.say(f"replays: {self.plan.replays} per channel, each paired with a point read + HTTP round trip")
+        meter = self._meter()
+        for channel in CHANNELS:
+            items = sent[channel]
+            self.results.replay[channel] = []
+
+            async def baseline(index: int, items: list[Sent] = items) -> None:
+                read = await floor.point_read(items[index % len(items)].shipment_id)
+                trip = await client.health()
+                self.results.point_read.append(read)
+                self.results.http_round_trip.append(trip)
+                self.results.replay_baseline.append(read + trip)
+
+            async def replay(index: int, items: list[Sent] = items, channel: str = channel) -> None:
+                self.results.replay[channel].append(await client.replay(items[index % len(items)]))
+
+            await self._paired(self.plan.replays, baseline, replay)
+        self.results.cpu["replays (sequential)"] = meter.stop(time.perf_counter())
+        self._note_foreign()
+
+    async def _concurrency(
+        self, client: ServiceClient, floor: Floor, session: aiohttp.ClientSession, emulator: str, host_pid: int
+    ) -> None:
+        plan = self.plan
+        self.say(
+            f"concurrency: emulator latency {plan.latency_ms} ms, {plan.clients} clients, "
+            f"{plan.concurrency_warmup:g} s warm-up + {plan.duration:g} s, first the floor, then the service"
+        )
+        config = f"{emulator}/_emulator/config"
+        await emulator_json(session, "POST", config, {"latency_ms": plan.latency_ms})
+        try:
+            await closed_loop_floor(floor, plan.clients, plan.concurrency_warmup)
+            meter = self._meter()
+            self.results.concurrency_floor = await closed_loop_floor(floor, plan.clients, plan.duration)
+            self.results.cpu["concurrency: floor in the harness"] = meter.stop(time.perf_counter())
+            await closed_loop(client, "sms", plan.clients, plan.concurrency_warmup)
+            meter = self._meter()
+            result = await closed_loop(client, "sms", plan.clients, plan.duration)
+            self.results.cpu["concurrency: service"] = meter.stop(time.perf_counter())
+            self.results.rss_kib, self.results.hwm_kib = memory_kib(host_pid)
+        finally:
+            await emulator_json(session, "POST", config, {"latency_ms": 0})
+        self.results.concurrency = result
+        self._note_foreign()
+        if result.completed == 0:
+            raise HarnessBroken(f"no request completed under concurrency: {result.failures}")
+
+
+async def run_bench(plan: Plan, workdir: Path, log: Callable[[str], None]) -> Results:
+    bench = Bench(plan, workdir, log)
+    try:
+        return await bench.run()
+    except UnexpectedAnswer as exc:
+        raise HarnessBroken(str(exc)) from exc
