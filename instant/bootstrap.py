@@ -19,6 +19,7 @@ from azure.data.tables.aio import TableClient
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
+from instant.adapters.transport import transport_options
 from instant.config import Settings, load_settings
 from instant.ports import Clock, Closeable, EmailGateway, OrderStore, SmsGateway, SystemClock
 from instant.service import InstantService, ServiceSettings
@@ -64,7 +65,10 @@ def token_credential() -> AsyncTokenCredential:
 def table_client(config: Settings, credential: AsyncTokenCredential | None = None) -> TableClient:
     if config.tables_connection_string is not None:
         return TableClient.from_connection_string(
-            config.tables_connection_string.get_secret_value(), config.instant_table_name, **TABLE_CLIENT_OPTIONS
+            config.tables_connection_string.get_secret_value(),
+            config.instant_table_name,
+            **TABLE_CLIENT_OPTIONS,
+            **transport_options(),
         )
     assert config.tables_endpoint is not None  # guaranteed by Settings
     return TableClient(
@@ -72,6 +76,7 @@ def table_client(config: Settings, credential: AsyncTokenCredential | None = Non
         config.instant_table_name,
         credential=credential or token_credential(),
         **TABLE_CLIENT_OPTIONS,
+        **transport_options(),
     )
 
 

@@ -22,6 +22,7 @@ from azure.core.rest import HttpRequest
 
 from instant.adapters.provider_errors import TRANSIENT_STATUSES, retry_after, transport_failure
 from instant.adapters.retry import DEADLINE_OPTION, BudgetedRetryPolicy
+from instant.adapters.transport import transport_options
 from instant.errors import ProviderRejected, ProviderUnavailable
 from instant.ports import EmailContentType, EmailMessage, EmailOperationStatus, EmailReceipt
 
@@ -38,6 +39,7 @@ class AcsEmailGateway:
     def create(
         cls, endpoint: str, credential: AzureKeyCredential | AsyncTokenCredential, **options: Any
     ) -> AcsEmailGateway:
+        options = {**transport_options(), **options}
         client = EmailClient(
             endpoint,
             credential,

@@ -22,6 +22,7 @@ from azure.core.exceptions import AzureError
 
 from instant.adapters.provider_errors import TRANSIENT_STATUSES, retry_after, transport_failure
 from instant.adapters.retry import DEADLINE_OPTION, BudgetedRetryPolicy
+from instant.adapters.transport import transport_options
 from instant.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
 from instant.ports import SmsMessage, SmsReceipt
 
@@ -39,6 +40,7 @@ class AcsSmsGateway:
     def create(
         cls, endpoint: str, credential: AzureKeyCredential | AsyncTokenCredential, **options: Any
     ) -> AcsSmsGateway:
+        options = {**transport_options(), **options}
         client = SmsClient(endpoint, credential, retry_policy=BudgetedRetryPolicy(), **options)
         return cls(client, endpoint)
 
