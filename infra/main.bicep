@@ -68,7 +68,8 @@ param acsRoleDefinitionId string = '09976791-48a7-449e-bb21-39d1a415f350'
 @maxValue(60)
 param requestBudgetSeconds int = 8
 
-@minValue(1)
+@description('At least 48: the longest SMS time-to-live; a key purged earlier could get a fresh window.')
+@minValue(48)
 param idempotencyRetentionHours int = 168
 
 @minValue(1)

@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     # How long an email send waits for ACS to report a terminal status before answering
     # Email_Sending: a short part of the request budget.
     instant_email_wait_seconds: float = Field(default=1.5, ge=0, le=60)
-    idempotency_retention_hours: int = Field(default=168, ge=1)
+    # At least the longest time-to-live (172800 s): a key purged before its deadline could be
+    # reused with a fresh window, which the contract forbids.
+    idempotency_retention_hours: int = Field(default=168, ge=48)
     audit_retention_days: int = Field(default=365, ge=1)
     instant_default_caller: str | None = None
     applicationinsights_connection_string: SecretStr | None = None

@@ -197,3 +197,11 @@ async def test_service_close_closes_resources_last_even_when_a_port_fails() -> N
     with pytest.raises(RuntimeError, match="store failed"):
         await service.close()
     assert log == ["store", "credential"]
+
+
+def test_retention_shorter_than_the_longest_ttl_stops_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    from instant.config import SettingsError, load_settings
+
+    monkeypatch.setenv("IDEMPOTENCY_RETENTION_HOURS", "47")
+    with pytest.raises(SettingsError, match="IDEMPOTENCY_RETENTION_HOURS"):
+        load_settings()
