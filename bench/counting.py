@@ -48,7 +48,7 @@ class AzuriteLog:
     def size(self) -> int:
         return self.path.stat().st_size
 
-    async def settled_size(self, quiet: float = 0.3, limit: float = 5.0) -> int:
+    async def settled_size(self, quiet: float = 0.5, limit: float = 5.0) -> int:
         """The file's size once it stopped growing for ``quiet`` s (Azurite logs asynchronously)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
