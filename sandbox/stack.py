@@ -302,15 +302,21 @@ async def start_azurite(
     *,
     host: str = LOOPBACK,
     port: int = 0,
+    location: Path | str | None = None,
     timeout: float = _START_TIMEOUT,
     echo: bool = False,
 ) -> AzuriteProcess:
-    """Azurite's Table service, in memory, output in ``<workdir>/azurite.log``; port 0 = a free port."""
+    """Azurite's Table service, output in ``<workdir>/azurite.log``; port 0 = a free port.
+
+    In memory by default; with ``location`` its data is kept in that folder, so a restart on the
+    same ``port`` and ``location`` finds the tables and entities again (as a storage outage would).
+    """
     workdir = Path(workdir)
     port = port or free_port(host)
+    persistence = ["--inMemoryPersistence"] if location is None else ["--location", str(location)]
     argv = [
         str(AZURITE_TABLE_BIN),
-        "--inMemoryPersistence",
+        *persistence,
         "--disableTelemetry",
         "--tableHost",
         host,

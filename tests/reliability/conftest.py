@@ -13,6 +13,7 @@ so a leak of any of them is detectable.
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import random
 import secrets
@@ -205,7 +206,9 @@ class Client:
         all_headers = {"Content-Type": "application/json", **(headers or {})}
         if caller is not None:
             all_headers["X-Caller-Id"] = caller
-        data = raw if raw is not None else json.dumps(payload).encode()
+        data: bytes | io.BytesIO = raw if raw is not None else json.dumps(payload).encode()
+        if len(data) > 512 * 1024:
+            data = io.BytesIO(data)  # aiohttp warns about large bytes bodies; a stream has the same length
         sent_at, started = datetime.now(UTC), time.monotonic()
         async with self.session.post(
             f"{self.app_url}/future/orders/instant/{channel}", data=data, headers=all_headers
@@ -369,6 +372,34 @@ def emulator_env(rel_stack: LocalStack) -> dict[str, str]:
     """ACS settings of the session's emulator, for apps started by the tests themselves."""
     assert rel_stack.emulator is not None
     return {"ACS_ENDPOINT": rel_stack.emulator.endpoint, "ACS_ACCESS_KEY": rel_stack.emulator.access_key}
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def background(
+    request: pytest.FixtureRequest, rel_stack: LocalStack, http_session: aiohttp.ClientSession
+) -> AsyncIterator[dict[str, asyncio.Task[Any]]]:
+    """Scenarios that mostly wait (time-to-live: > 60 s) start with the session and run alongside
+    the other tests; the test named by each scenario awaits and judges its result."""
+    from tests.reliability.test_ttl import BACKGROUND
+
+    selected = {item.name for item in request.session.items}
+    assert rel_stack.azurite is not None and rel_stack.emulator is not None
+    tables = Tables(rel_stack.azurite.connection_string)
+
+    def app_url() -> str:
+        assert rel_stack.host is not None
+        return rel_stack.host.base_url
+
+    client = Client(http_session, app_url, rel_stack.emulator.endpoint)
+    tasks = {
+        name: asyncio.ensure_future(scenario(client, tables))
+        for name, scenario in BACKGROUND.items()
+        if name in selected
+    }
+    yield tasks
+    for task in tasks.values():
+        task.cancel()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
 
 
 def chunks(items: list[Any], size: int) -> Iterator[list[Any]]:

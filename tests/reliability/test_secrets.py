@@ -1,0 +1,58 @@
+"""8. Secrets: after everything else (the conftest puts this module last), no message body, no
+passcode and no ACS access key is in any log the service wrote or in any Table Storage entity.
+
+Every body of the session came from ``passcode_body()`` (a fresh 8-digit passcode and the
+session's MARKER) or from the generator (test_fuzz.py registers its longer strings), and the
+bodies that failed (rejected, unavailable, crashed, storage down) are among them. The scan reads
+the local host's log of every app process the suite started, and every entity of every table of
+every Azurite the service wrote to.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.reliability.conftest import MARKER, WATCHED, Client, Tables, new_email, new_key, new_phone, payload_for
+
+pytestmark = pytest.mark.integration
+
+
+def leaks(text: str) -> list[str]:
+    found = [f"body {b[:40]!r}" for b in WATCHED.bodies if b in text]
+    found += [f"passcode {p}" for p in WATCHED.passcodes if p in text]
+    found += ["the ACS access key" for k in WATCHED.access_keys if k in text]
+    if MARKER in text:
+        found.append("the body marker")
+    return found
+
+
+async def test_no_secret_in_logs_or_tables(client: Client) -> None:
+    # given: at least one body of each outcome in this very test, in case it runs alone
+    for channel, recipient in (("sms", new_phone()), ("sms", "+4790000001"), ("email", new_email())):
+        assert (await client.post(channel, payload_for(channel, new_key("secret"), recipient))).status in (201, 422)
+    assert WATCHED.passcodes and WATCHED.access_keys and WATCHED.log_files and WATCHED.azurites
+    problems: list[str] = []
+    # the logs of every app process
+    for path in sorted(WATCHED.log_files):
+        text = path.read_text(errors="replace")
+        assert text, f"{path} is empty: the scan would prove nothing"
+        problems += [f"{path.name}: {leak}" for leak in leaks(text)]
+    # every entity of every table of every Azurite the service wrote to
+    entities = 0
+    for name, connection_string in WATCHED.azurites.items():
+        for table, rows in (await Tables(connection_string).every_entity()).items():
+            for row in rows:
+                entities += 1
+                text = json.dumps(row, default=_plain, ensure_ascii=False)
+                problems += [
+                    f"{name}/{table}/{row.get('PartitionKey')}/{row.get('RowKey')}: {leak}" for leak in leaks(text)
+                ]
+    assert entities >= 6, "the scan read too little to prove anything"
+    assert not problems, "\n".join(problems[:50])
+
+
+def _plain(value: Any) -> str:
+    return str(value)
