@@ -624,7 +624,18 @@ def _not_found() -> ProblemError:
 
 
 def _unavailable(status: RecipientStatus, error: ProviderUnavailable | None, may_have_reached: bool) -> Outcome:
-    retry_after = max(1, math.ceil(error.retry_after)) if error and error.retry_after else 1
+    """The request budget ran out. ``error`` is the provider's last transient failure, or None when
+    the provider was never asked: storage used up the budget, and the caller must not be told that
+    the provider is unavailable."""
+    if error is None:
+        problem = ProblemError(
+            ProblemCode.STORAGE_UNAVAILABLE,
+            "Storage answered too slowly to leave time for the provider; this request sent nothing. "
+            "Retrying with the same idempotencyId is safe and never sends twice.",
+            retry_after=1,
+        )
+        return Outcome(OutcomeKind.UNAVAILABLE, status, problem=problem, may_have_reached=may_have_reached)
+    retry_after = max(1, math.ceil(error.retry_after)) if error.retry_after else 1
     return Outcome(
         OutcomeKind.UNAVAILABLE,
         status,

@@ -12,7 +12,14 @@ from datetime import timedelta
 import pytest
 
 from instant.errors import ProblemCode, ProblemError, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
-from instant.idempotency import Channel, OrderState, RecipientStatus, provider_token_for, shipment_id_for
+from instant.idempotency import (
+    Channel,
+    OrderRecord,
+    OrderState,
+    RecipientStatus,
+    provider_token_for,
+    shipment_id_for,
+)
 from instant.orders import SmsOrder
 from tests.fakes import ACCEPT_THEN_CRASH, WorkerCrash
 from tests.unit.conftest import CALLER, OTHER_CALLER, SETTINGS, World, build_world
@@ -212,6 +219,28 @@ async def test_storage_down_answers_503_and_sends_nothing(world: World) -> None:
     assert answer.status == 503
     assert problem(answer.body)["code"] == "storage_unavailable"
     assert world.sms.calls == []
+
+
+async def test_storage_slower_than_the_budget_is_not_blamed_on_the_provider(world: World) -> None:
+    # given: a claim that takes longer than the whole request budget (tests/reliability found it)
+    real_claim = world.store.claim
+
+    async def slow_claim(record: OrderRecord) -> OrderRecord:
+        world.clock.advance(SETTINGS.request_budget_seconds + 1)
+        return await real_claim(record)
+
+    world.store.claim = slow_claim  # type: ignore[method-assign]
+    # when
+    answer = await world.service.send(sms(), CALLER)
+    # then the provider was never asked, and the answer says why
+    assert world.sms.calls == []
+    assert (answer.status, problem(answer.body)["code"]) == (503, "storage_unavailable")
+    assert answer.headers["Retry-After"] == "1"
+    # and the key is retryable at once
+    world.store.claim = real_claim  # type: ignore[method-assign]
+    again = await world.service.send(sms(), CALLER)
+    assert again.status == 201
+    assert len(world.sms.sent) == 1
 
 
 async def test_ttl_runs_out_while_provider_is_down_then_410_is_stored(world: World) -> None:
