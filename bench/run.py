@@ -190,7 +190,9 @@ class Bench:
             self._note_foreign()
         self.say("stack stopped; measuring start-up ...")
         meter = self._meter()
-        self.results.startup = await measure_startup(app_env, REPO_ROOT, self.plan.startup_runs)
+        self.results.startup = await measure_startup(
+            app_env, REPO_ROOT, self.plan.startup_runs, self.workdir / "pycache"
+        )
         self.results.cpu["start-up"] = meter.stop(time.perf_counter())
         self._note_foreign()
         self.results.finished_at = time.time()

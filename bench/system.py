@@ -141,6 +141,11 @@ def _version(distribution: str) -> str:
         return "?"
 
 
+def _dirty_files(porcelain: str) -> str:
+    # "XY path" per line (the output was stripped, so the first line may have lost a leading space).
+    return ", ".join(line.split(maxsplit=1)[1] for line in porcelain.splitlines() if len(line.split()) > 1)
+
+
 def machine_info(repo: Path) -> dict[str, str]:
     azurite = "?"
     with contextlib.suppress(OSError, ValueError, KeyError):
@@ -166,5 +171,5 @@ def machine_info(repo: Path) -> dict[str, str]:
         "Python": f"{platform.python_implementation()} {platform.python_version()} ({sys.executable})",
         "Node.js / Azurite": f"{_command_output(['node', '--version'], repo)} / {azurite}",
         "Packages": sdks,
-        "Commit": f"{commit}{' (with uncommitted changes to tracked files)' if dirty not in ('', '?') else ''}",
+        "Commit": commit + (f" (uncommitted changes in: {_dirty_files(dirty)})" if dirty not in ("", "?") else ""),
     }
