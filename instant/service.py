@@ -6,6 +6,7 @@ with the final state and its audit entry) and, with a healthy provider, one prov
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import time
@@ -64,6 +65,8 @@ _BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 # The final write is retried briefly: losing it after the provider took the message would
 # leave the order looking unfinished.
 _FINAL_WRITE_TRIES = 3
+# A holder that is already past its lease (it ran late) still gets one try of this length.
+_MIN_FINAL_WRITE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -423,7 +426,12 @@ class InstantService:
         audit = self._audit_entry(final, order, request, answer, replay=False, started=started)
         for attempt in range(_FINAL_WRITE_TRIES):
             try:
-                self._replays.remember(await self._store.update(final, audit))
+                # The lease's margin after the budget is this write's time: a storage that hangs
+                # must not hold the caller past the lease (each try would otherwise wait for the
+                # SDK's read timeout, three times over).
+                async with asyncio.timeout(max(_MIN_FINAL_WRITE_SECONDS, self._lease_left(record))):
+                    written = await self._store.update(final, audit)
+                self._replays.remember(written)
                 return answer
             except RecordChanged:
                 # Our lease ran out and another request took the key over: its answer wins.
@@ -434,9 +442,10 @@ class InstantService:
                     answer = answers.problem_answer(_in_progress())
                 await self._audit_only(record, order, request, answer, replay=True, started=started)
                 return answer
-            except StorageUnavailable:
-                if attempt + 1 < _FINAL_WRITE_TRIES:
-                    await self._clock.sleep(0.1 * (attempt + 1))
+            except (StorageUnavailable, TimeoutError):
+                if attempt + 1 == _FINAL_WRITE_TRIES or self._lease_left(record) <= 0:
+                    break
+                await self._clock.sleep(0.1 * (attempt + 1))
         # The provider's answer stands even if it could not be recorded: a retry takes the key
         # over after the lease and, through the provider token, gets the same outcome again.
         log.error(
@@ -444,6 +453,12 @@ class InstantService:
             extra={"shipment_id": record.shipment_id, "outcome": outcome.kind.value},
         )
         return answer
+
+    def _lease_left(self, record: OrderRecord) -> float:
+        """Seconds until this request's lease on ``record`` runs out."""
+        if record.lease_until is None:
+            return self._settings.lease_seconds
+        return (record.lease_until - self._clock.now()).total_seconds()
 
     async def _read_quietly(self, shipment_id: str) -> OrderRecord | None:
         try:

@@ -13,6 +13,7 @@ import pytest
 
 from instant.errors import ProblemCode, ProblemError, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
 from instant.idempotency import (
+    AuditEntry,
     Channel,
     OrderRecord,
     OrderState,
@@ -21,6 +22,7 @@ from instant.idempotency import (
     shipment_id_for,
 )
 from instant.orders import SmsOrder
+from instant.ports import SmsMessage, SmsReceipt
 from tests.fakes import ACCEPT_THEN_CRASH, WorkerCrash
 from tests.unit.conftest import CALLER, OTHER_CALLER, SETTINGS, World, build_world
 
@@ -240,6 +242,27 @@ async def test_storage_slower_than_the_budget_is_not_blamed_on_the_provider(worl
     world.store.claim = real_claim  # type: ignore[method-assign]
     again = await world.service.send(sms(), CALLER)
     assert again.status == 201
+    assert len(world.sms.sent) == 1
+
+
+async def test_a_hanging_final_write_does_not_hold_the_caller_past_the_lease(world: World) -> None:
+    # given: the provider accepts at the very end of the lease, then storage hangs
+    def accept_late(message: SmsMessage) -> SmsReceipt:
+        world.clock.advance(SETTINGS.lease_seconds)
+        return SmsReceipt("msg-late")
+
+    async def hang(record: OrderRecord, audit: AuditEntry | None) -> OrderRecord:
+        await asyncio.sleep(3600)
+        raise AssertionError("not reached")
+
+    world.sms.script = [accept_late]
+    world.store.update = hang  # type: ignore[method-assign]
+    # when
+    started = asyncio.get_running_loop().time()
+    answer = await world.service.send(sms(), CALLER)
+    # then one short try (not three SDK read timeouts), and the provider's truth
+    assert asyncio.get_running_loop().time() - started < 2.0
+    assert answer.status == 201
     assert len(world.sms.sent) == 1
 
 
