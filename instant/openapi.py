@@ -42,17 +42,38 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": _REF.format(model=model.__name__)}
 
 
+# Problems answered with Retry-After (instant-api.md, "Errors": 409 and both 503s).
+_RETRY_AFTER_CODES = frozenset(
+    {ProblemCode.REQUEST_IN_PROGRESS, ProblemCode.PROVIDER_UNAVAILABLE, ProblemCode.STORAGE_UNAVAILABLE}
+)
+
+
 def _problem_responses(codes: list[ProblemCode]) -> dict[str, Any]:
-    by_status: dict[int, list[str]] = {}
+    by_status: dict[int, list[ProblemCode]] = {}
     for code in codes:
-        by_status.setdefault(PROBLEMS[code].status, []).append(code.value)
-    return {
-        str(status): {
-            "description": "Problem: " + ", ".join(sorted(names)),
+        by_status.setdefault(PROBLEMS[code].status, []).append(code)
+    responses: dict[str, Any] = {}
+    for status, status_codes in sorted(by_status.items()):
+        response: dict[str, Any] = {
+            "description": "Problem: " + ", ".join(sorted(code.value for code in status_codes)),
             "content": {"application/problem+json": {"schema": _ref(Problem)}},
         }
-        for status, names in sorted(by_status.items())
-    }
+        headers: dict[str, Any] = {}
+        if all(code in _RETRY_AFTER_CODES for code in status_codes):
+            headers["Retry-After"] = {
+                "required": True,
+                "description": "Seconds to wait before retrying with the same idempotencyId.",
+                "schema": {"type": "string", "pattern": "^[0-9]+$"},
+            }
+        if any(PROBLEMS[code].stored for code in status_codes):
+            headers["Idempotent-Replayed"] = {
+                "description": "Set on a replay of the first answer, which this problem was.",
+                "schema": {"type": "string", "enum": ["true"]},
+            }
+        if headers:
+            response["headers"] = headers
+        responses[str(status)] = response
+    return responses
 
 
 _CALLER = {

@@ -30,6 +30,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
+from instant.openapi import openapi_document
 from tests.reliability.conftest import FAULTS, WATCHED, Client, figure
 
 pytestmark = pytest.mark.integration
@@ -195,3 +196,13 @@ async def test_generated_requests_get_documented_answers(client: Client) -> None
 async def test_thousands_of_generated_requests(client: Client) -> None:
     findings = await run_fuzz(client, 600)
     assert not findings.failures, "\n\n".join(f"{k}\n{v}" for k, v in findings.failures.items())
+
+
+async def test_the_served_document_is_the_one_the_code_generates(client: Client) -> None:
+    # schemathesis leaves out the operation that serves the schema itself: checked here
+    async with client.session.get(f"{client.app_url}/openapi.json") as response:
+        assert response.status == 200
+        assert response.headers["Content-Type"].startswith("application/json")
+        served = await response.json()
+    assert served == json.loads(openapi_document())
+    assert served["openapi"] == "3.1.0"

@@ -290,6 +290,19 @@ async def test_openapi_and_health_are_served() -> None:
     assert (status, body) == (200, {"status": "ok"})
 
 
+async def test_openapi_documents_the_headers_of_the_error_answers() -> None:
+    _, _, doc = await call(request(b"", method="GET", caller=None), "openapi")
+    responses = doc["paths"]["/future/orders/instant/sms"]["post"]["responses"]
+    # 409 and 503 always carry Retry-After; stored problems are replayed with Idempotent-Replayed
+    assert responses["409"]["headers"]["Retry-After"]["required"] is True
+    assert responses["503"]["headers"]["Retry-After"]["required"] is True
+    for status in ("410", "422", "502"):
+        assert "Idempotent-Replayed" in responses[status]["headers"]
+    assert "headers" not in responses["400"]
+    shipment = doc["paths"]["/future/shipment/{shipmentId}"]["get"]["responses"]
+    assert shipment["503"]["headers"]["Retry-After"]["required"] is True
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4),
