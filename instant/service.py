@@ -65,6 +65,9 @@ _BACKOFF_SECONDS = (0.2, 0.5, 1.0, 2.0)
 # The final write is retried briefly: losing it after the provider took the message would
 # leave the order looking unfinished.
 _FINAL_WRITE_TRIES = 3
+# No SMS attempt starts this close to its deadline: the request would arrive after it. The same
+# minimum as a try of the SDK's retry policy (instant/adapters/retry.py).
+_HAND_OFF_MARGIN = timedelta(seconds=0.05)
 # A holder that is already past its lease (it ran late) still gets one try of this length.
 _MIN_FINAL_WRITE_SECONDS = 1.0
 
@@ -283,7 +286,8 @@ class InstantService:
         attempt = 0
         while True:
             now = self._clock.now()
-            if now >= deadline:
+            # An attempt started in the last moments would reach the provider after the deadline.
+            if now >= deadline - _HAND_OFF_MARGIN:
                 if may_have_reached:
                     return _outcome_unknown(
                         RecipientStatus.SMS_FAILED,

@@ -7,7 +7,7 @@ import asyncio
 import json
 import math
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -283,6 +283,27 @@ async def test_ttl_runs_out_while_provider_is_down_then_410_is_stored(world: Wor
     assert replayed.status == 410 and replayed.body == late.body
     record = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
     assert record.status is RecipientStatus.SMS_FAILED_TTL
+
+
+async def test_no_hand_off_starts_in_the_last_moments_before_the_deadline(world: World) -> None:
+    # given: a provider that stays down, and a retry whose backoff ends half a millisecond
+    # before the deadline (an attempt started then reaches the provider after the deadline)
+    started_at: list[datetime] = []
+
+    def unavailable(message: SmsMessage) -> SmsReceipt:
+        started_at.append(world.clock.now())
+        raise ProviderUnavailable("503")
+
+    world.sms.script = [unavailable] * 1000
+    first = await world.service.send(sms(ttl_seconds=60), CALLER)
+    deadline = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")].deadline
+    assert first.status == 503 and deadline is not None
+    world.clock.current = deadline - timedelta(seconds=0.2005)  # then backoff 0.2 s -> 0.5 ms left
+    # when
+    late = await world.service.send(sms(ttl_seconds=60), CALLER)
+    # then no attempt started closer to the deadline than the hand-off margin, and the answer is final
+    assert max(started_at) <= deadline - timedelta(seconds=0.05)
+    assert (late.status, problem(late.body)["code"]) == (410, "ttl_expired")
 
 
 async def test_retry_never_gets_a_fresh_window(world: World) -> None:
