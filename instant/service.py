@@ -452,9 +452,17 @@ class InstantService:
                 await self._clock.sleep(0.1 * (attempt + 1))
         # The provider's answer stands even if it could not be recorded: a retry takes the key
         # over after the lease and, through the provider token, gets the same outcome again.
+        # Its audit entry went down with it (one transaction): the log line stands in for it.
         log.error(
             "final state of an order could not be written",
-            extra={"shipment_id": record.shipment_id, "outcome": outcome.kind.value},
+            extra={
+                "shipment_id": record.shipment_id,
+                "outcome": outcome.kind.value,
+                "caller": request.caller,
+                "http_status": answer.status,
+                "code": answer.code,
+                "provider_id": outcome.provider_id,
+            },
         )
         return answer
 
