@@ -126,5 +126,11 @@ async def test_storm_sends_one_message_per_key(client: Client, tables: Tables, c
 @pytest.mark.parametrize("channel", ["sms", "email"])
 async def test_long_storm(client: Client, tables: Tables, channel: str) -> None:
     caller = f"storm-long-{channel}-{new_key('c')[-8:]}"
+    started = time.monotonic()
     result = await storm(client, channel, caller, 250, seed=hash(caller))
+    figure(
+        f"long storm {channel}",
+        f"{result.statuses.total()} requests over 250 keys in {time.monotonic() - started:.1f} s; "
+        f"answers {dict(sorted(result.statuses.items()))}",
+    )
     await check_storm(client, tables, channel, caller, result)
