@@ -100,7 +100,7 @@ def fuzz(base_url: str, examples: int) -> Findings:
         if any(str(v) in (".", "..") for v in (case.path_parameters or {}).values()):
             return  # the client removes dot segments: it would be another path, not this operation
         if isinstance(case.body, dict):
-            WATCHED.bodies.update(_strings(case.body))
+            WATCHED.bodies.update(_message_bodies(case.body))
         response = case.call(session=session, timeout=30)
         findings.requests += 1
         findings.statuses[f"{case.operation.label} {response.status_code}"] += 1
@@ -156,14 +156,17 @@ def fuzz(base_url: str, examples: int) -> Findings:
     return findings
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value] if len(value) >= 12 else []  # short strings would match by chance
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
+def _message_bodies(order: dict[str, Any]) -> list[str]:
+    """The message bodies of a generated order that are distinctive enough to look for later."""
+    found = []
+    for recipient, settings_name in (("recipientSms", "smsSettings"), ("recipientEmail", "emailSettings")):
+        recipient_part = order.get(recipient)
+        settings_part = recipient_part.get(settings_name) if isinstance(recipient_part, dict) else None
+        body = settings_part.get("body") if isinstance(settings_part, dict) else None
+        # short or repetitive strings would be found by chance (in ids, timestamps, a cron line)
+        if isinstance(body, str) and len(body) >= 16 and len(set(body)) >= 10:
+            found.append(body)
+    return found
 
 
 def _code(response: schemathesis.Response) -> str | None:
