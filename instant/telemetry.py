@@ -201,9 +201,7 @@ def _span(
 ) -> Iterator[Span]:
     """A span that records an exception by its type only (its message may quote a recipient or
     the provider's answer); ``expected`` exceptions are outcomes, not errors."""
-    with _tracer.start_as_current_span(
-        name, kind=kind, record_exception=False, set_status_on_exception=False
-    ) as span:
+    with _tracer.start_as_current_span(name, kind=kind, record_exception=False, set_status_on_exception=False) as span:
         try:
             yield span
         except Exception as exc:
