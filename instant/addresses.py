@@ -25,7 +25,7 @@ _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 
 def normalise_phone_number(raw: str) -> str:
     """The E.164 form of a number that can receive SMS, or ValueError."""
-    if not _PHONE_SHAPE.match(raw):
+    if not _PHONE_SHAPE.fullmatch(raw):
         raise ValueError(
             "must be in international form: '+' or '00' then digits (spaces, dashes and parentheses allowed)"
         )
@@ -45,7 +45,7 @@ def normalise_phone_number(raw: str) -> str:
 
 def validate_sms_sender(raw: str) -> str:
     """An alphanumeric sender id, an E.164 number or a 3-8 digit short code."""
-    if _ALPHANUMERIC_SENDER.match(raw) or _SHORT_CODE.match(raw) or _E164.match(raw):
+    if _ALPHANUMERIC_SENDER.fullmatch(raw) or _SHORT_CODE.fullmatch(raw) or _E164.fullmatch(raw):
         return raw
     raise ValueError(
         "must be an alphanumeric sender id (1-11 letters, digits or spaces, at least one letter), "

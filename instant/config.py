@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     @field_validator("instant_table_name")
     @classmethod
     def _table_name(cls, value: str) -> str:
-        if not _TABLE_NAME.match(value):
+        if not _TABLE_NAME.fullmatch(value):
             raise ValueError("must be 3-63 letters and digits, starting with a letter")
         return value
 
@@ -100,7 +100,7 @@ class Settings(BaseSettings):
     def _caller(cls, value: str | None) -> str | None:
         if not value:
             return None
-        if not CALLER_ID_PATTERN.match(value):
+        if not CALLER_ID_PATTERN.fullmatch(value):
             raise ValueError("must be 1-64 characters of A-Z a-z 0-9 . _ -")
         return value
 

@@ -113,7 +113,7 @@ def _caller(req: func.HttpRequest) -> str:
         caller = bootstrap.settings().instant_default_caller
     if not caller:
         raise ProblemError(ProblemCode.CALLER_MISSING, "The caller identity (X-Caller-Id) is missing.")
-    if not CALLER_ID_PATTERN.match(caller):
+    if not CALLER_ID_PATTERN.fullmatch(caller):
         raise ProblemError(
             ProblemCode.CALLER_MISSING, "The caller identity (X-Caller-Id) must be 1-64 characters of A-Z a-z 0-9 . _ -"
         )

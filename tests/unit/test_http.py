@@ -429,3 +429,26 @@ async def test_no_input_makes_the_email_endpoint_answer_5xx(world: World, payloa
     if response.status_code >= 400:
         assert response.mimetype == "application/problem+json"
         assert isinstance(json.loads(response.get_body())["code"], str)
+
+
+@pytest.mark.parametrize(
+    ("sms_settings", "path"),
+    [
+        ({"body": "b", "sender": "Altinn\n"}, "recipientSms.smsSettings.sender"),
+        ({"body": "b", "sender": "12345\n"}, "recipientSms.smsSettings.sender"),
+        ({"body": "b", "sender": "+4799999999\n"}, "recipientSms.smsSettings.sender"),
+    ],
+)
+async def test_a_trailing_newline_is_not_ignored(world: World, sms_settings: dict[str, str], path: str) -> None:
+    payload = valid_sms(
+        recipientSms={"phoneNumber": "+4799999999", "timeToLiveInSeconds": 300, "smsSettings": sms_settings}
+    )
+    status, _, body = await call(request(payload))
+    assert status == 400
+    assert path in body["errors"]
+    phone = valid_sms(
+        recipientSms={"phoneNumber": "+4799999999\n", "timeToLiveInSeconds": 300, "smsSettings": {"body": "b"}}
+    )
+    status, _, body = await call(request(phone))
+    assert status == 400
+    assert "recipientSms.phoneNumber" in body["errors"]
