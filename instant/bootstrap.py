@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
+from typing import NamedTuple
 
 from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
@@ -88,7 +89,18 @@ def acs_credential(
     return credential or token_credential()
 
 
-async def build_service(config: Settings) -> InstantService:
+class Ports(NamedTuple):
+    store: OrderStore
+    sms: SmsGateway
+    email: EmailGateway
+
+
+# Wraps the real adapters before the service is composed (sandbox/crash_points.py kills the
+# worker at chosen points this way); production passes none.
+PortsDecorator = Callable[[Ports], Ports]
+
+
+async def build_service(config: Settings, *, decorate: PortsDecorator | None = None) -> InstantService:
     # One DefaultAzureCredential for Table Storage and ACS (it caches a token per scope). The
     # SDK clients never close a credential they were given, so the service owns it and closes
     # it after them (InstantService.close).
@@ -104,10 +116,15 @@ async def build_service(config: Settings) -> InstantService:
             await credential.close()
         raise
     acs = acs_credential(config, credential)
+    ports = Ports(
+        store, AcsSmsGateway.create(config.acs_endpoint, acs), AcsEmailGateway.create(config.acs_endpoint, acs)
+    )
+    if decorate is not None:
+        ports = decorate(ports)
     return compose_service(
-        store=store,
-        sms=AcsSmsGateway.create(config.acs_endpoint, acs),
-        email=AcsEmailGateway.create(config.acs_endpoint, acs),
+        store=ports.store,
+        sms=ports.sms,
+        email=ports.email,
         clock=SystemClock(),
         settings=service_settings(config),
         resources=[credential] if credential is not None else [],

@@ -127,15 +127,18 @@ def armed_from_environment() -> _Armed:
 
 
 async def build_crashing_service(config: Settings) -> InstantService:
-    """The production service, its adapters wrapped. Built by bootstrap's own ``build_service``,
-    so whatever the composition root adds (telemetry, options) is kept."""
-    service = await bootstrap.build_service(config)
+    """The production service, built by bootstrap's own ``build_service`` (so whatever the
+    composition root adds, telemetry and options, is kept), with its adapters wrapped."""
     armed = armed_from_environment()
-    # Private attributes on purpose: the proxies go exactly where bootstrap put the adapters.
-    service._store = cast(OrderStore, CrashingStore(service._store, armed))
-    service._sms = cast(SmsGateway, CrashingSms(service._sms, armed))
-    service._email = cast(EmailGateway, CrashingEmail(service._email, armed))
-    return service
+
+    def crashing(ports: bootstrap.Ports) -> bootstrap.Ports:
+        return bootstrap.Ports(
+            cast(OrderStore, CrashingStore(ports.store, armed)),
+            cast(SmsGateway, CrashingSms(ports.sms, armed)),
+            cast(EmailGateway, CrashingEmail(ports.email, armed)),
+        )
+
+    return await bootstrap.build_service(config, decorate=crashing)
 
 
 bootstrap.use_factory(build_crashing_service)
