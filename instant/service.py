@@ -53,6 +53,8 @@ log = logging.getLogger("instant.service")
 # The final write is retried briefly: losing it after the provider took the message would
 # leave the order looking unfinished.
 _FINAL_WRITE_TRIES = 3
+# The audit outcome of a request whose worker died holding the key (written by the takeover).
+ABANDONED = "abandoned"
 # A holder that is already past its lease (it ran late) still gets one try of this length.
 _MIN_FINAL_WRITE_SECONDS = 1.0
 
@@ -234,8 +236,13 @@ class InstantService:
                 or existing.state is OrderState.IN_PROGRESS,
                 updated_at=now,
             )
+            # A crashed holder's request never got an answer, so it never wrote its audit entry;
+            # the takeover (a state change) writes one for it: outcome "abandoned", status 0.
+            abandoned = (
+                self._abandoned_entry(existing, order, request) if existing.state is OrderState.IN_PROGRESS else None
+            )
             try:
-                return await self._store.update(taken, None)
+                return await self._store.update(taken, abandoned)
             except RecordChanged:
                 refreshed = await self._store.get(existing.shipment_id)
                 if refreshed is None:  # purged in between: treat as busy, the caller retries
@@ -347,6 +354,28 @@ class InstantService:
             )
         except StorageUnavailable:
             log.error("audit entry could not be written", extra={"shipment_id": record.shipment_id})
+
+    def _abandoned_entry(self, existing: OrderRecord, order: Order, request: RequestInfo) -> AuditEntry:
+        digest, length = body_digest(order.body)
+        return AuditEntry(
+            shipment_id=existing.shipment_id,
+            at=self._clock.now(),
+            caller=existing.caller,
+            channel=existing.channel,
+            idempotency_id=existing.idempotency_id,
+            recipient=existing.recipient,
+            sender=existing.sender,
+            outcome=ABANDONED,
+            http_status=0,  # that request got no answer
+            replay=False,
+            provider_id=existing.provider_id,
+            ttl_seconds=existing.ttl_seconds,
+            latency_ms=0,
+            trace_id=request.trace_id,  # the request that found it abandoned
+            body_sha256=digest,  # the same fingerprint, so the same body
+            body_length=length,
+            status=existing.status.value,
+        )
 
     def _audit_entry(
         self,

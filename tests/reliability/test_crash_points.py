@@ -193,10 +193,12 @@ async def test_crash_then_retries_send_exactly_once(
     created = final.json()["notification"]
     assert created["shipmentId"] == shipment(CALLER, channel, crash.key)
     assert created["status"] in ("SMS_Accepted", "Email_Sending", "Email_Succeeded")
-    # The crashed request itself left no audit entry (the entry is written with the final state,
-    # which it never reached); every retry did. See tests/reliability/README.md.
+    # The crashed request never reached its final write; the takeover (a state change) wrote an
+    # entry for it ("abandoned", status 0) just before the taker's own. Every retry has its entry.
     audit = await tables.audit(shipment(CALLER, channel, crash.key))
-    assert [a.http_status for a in audit] == [r.status for r in crash.replies]
+    statuses = [r.status for r in crash.replies]
+    assert [a.http_status for a in audit] == [*statuses[:-1], 0, statuses[-1]]
+    assert audit[-2].outcome == "abandoned"
     # and the answer is stored: a further retry replays it
     again = await client.post(channel, crash.payload)
     assert (again.status, again.body) == (200, final.body)

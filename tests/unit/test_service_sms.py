@@ -154,6 +154,14 @@ async def test_crashed_holder_is_taken_over_only_after_its_lease(world: World) -
     record = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
     assert record.attempts == 2
     assert len(world.sms.sent) == 1
+    # the crashed request is on record: the takeover wrote its entry with the state change
+    audits = world.store.audits[record.shipment_id]
+    assert [(a.outcome, a.http_status) for a in audits] == [
+        ("request_in_progress", 409),
+        ("abandoned", 0),
+        ("created", 201),
+    ]
+    assert audits[1].body_length == len(BODY)
 
 
 async def test_provider_refusal_is_stored_and_replayed(world: World) -> None:
@@ -416,4 +424,5 @@ async def test_holder_that_lost_its_lease_answers_with_the_winners_outcome(world
     assert (loser.status, loser.body) == (200, winner.body)
     assert len(world.sms.sent) == 1
     audits = world.store.audits[shipment_id_for("caller-a", Channel.SMS, "login-1")]
-    assert len(audits) == 2
+    # the lease ran out, so the taker recorded the slow request as abandoned; it still left its own
+    assert [(a.outcome, a.replay) for a in audits] == [("abandoned", False), ("created", False), ("created", True)]
