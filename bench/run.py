@@ -30,26 +30,10 @@ from bench.floor import Floor, FloorSample, closed_loop_floor
 from bench.load import ClosedLoopResult, Sent, ServiceClient, UnexpectedAnswer, closed_loop, emulator_json
 from bench.startup import StartupResult, measure_startup
 from bench.system import CpuMeter, CpuUse, foreign_test_processes, memory_kib
-from instant.config import Settings, load_settings
+from instant.config import SETTING_NAMES, Settings, load_settings
 from sandbox.stack import REPO_ROOT, LocalStack
 
 CHANNELS = ("sms", "email")
-# Settings the app reads: the caller's environment must not leak into the stack.
-APP_SETTINGS = frozenset(
-    {
-        "ACS_ENDPOINT",
-        "ACS_ACCESS_KEY",
-        "TABLES_CONNECTION_STRING",
-        "TABLES_ENDPOINT",
-        "SMS_DEFAULT_SENDER",
-        "EMAIL_DEFAULT_SENDER",
-        "EMAIL_ALLOWED_SENDERS",
-        "INSTANT_DEFAULT_CALLER",
-        "INSTANT_REQUEST_BUDGET_SECONDS",
-        "INSTANT_EMAIL_WAIT_SECONDS",
-        "INSTANT_TABLE_NAME",
-    }
-)
 # Email operations finish at once, so the email figures measure our code and round trips rather
 # than the emulator's Running timer (default 0.2 s, then Retry-After: 1).
 EMULATOR_ARGS = ("--email-running-seconds", "0", "--email-retry-after", "0")
@@ -112,7 +96,7 @@ class Results:
 
 
 def app_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in APP_SETTINGS}
+    return {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
 
 
 def app_settings(env: Mapping[str, str]) -> Settings:

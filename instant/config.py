@@ -115,6 +115,11 @@ class Settings(BaseSettings):
         return frozenset(a for a in self.email_allowed_senders.split(",") if a)
 
 
+# Every environment variable the app reads: stacks started for tests and benchmarks drop these
+# from the caller's environment so a developer's own settings cannot leak into them.
+SETTING_NAMES: frozenset[str] = frozenset(name.upper() for name in Settings.model_fields)
+
+
 def load_settings() -> Settings:
     """Read and validate the settings; a problem raises SettingsError naming the setting."""
     try:

@@ -356,26 +356,8 @@ class InstantService:
             log.error("audit entry could not be written", extra={"shipment_id": record.shipment_id})
 
     def _abandoned_entry(self, existing: OrderRecord, order: Order, request: RequestInfo) -> AuditEntry:
-        digest, length = body_digest(order.body)
-        return AuditEntry(
-            shipment_id=existing.shipment_id,
-            at=self._clock.now(),
-            caller=existing.caller,
-            channel=existing.channel,
-            idempotency_id=existing.idempotency_id,
-            recipient=existing.recipient,
-            sender=existing.sender,
-            outcome=ABANDONED,
-            http_status=0,  # that request got no answer
-            replay=False,
-            provider_id=existing.provider_id,
-            ttl_seconds=existing.ttl_seconds,
-            latency_ms=0,
-            trace_id=request.trace_id,  # the request that found it abandoned
-            body_sha256=digest,  # the same fingerprint, so the same body
-            body_length=length,
-            status=existing.status.value,
-        )
+        # Same fingerprint as the dead request, so the same recipient, sender and body digest.
+        return self._entry(existing, order, outcome=ABANDONED, http_status=0, trace_id=request.trace_id)
 
     def _audit_entry(
         self,
@@ -387,22 +369,48 @@ class InstantService:
         replay: bool,
         started: float,
     ) -> AuditEntry:
-        digest, length = body_digest(order.body)
+        return self._entry(
+            record,
+            order,
+            outcome=answer.code,
+            http_status=answer.status,
+            trace_id=request.trace_id,
+            replay=replay,
+            latency_ms=round((time.perf_counter() - started) * 1000),
+        )
+
+    def _entry(
+        self,
+        record: OrderRecord,
+        order: Order | None,
+        *,
+        outcome: str,
+        http_status: int,
+        trace_id: str,
+        replay: bool = False,
+        latency_ms: int = 0,
+    ) -> AuditEntry:
+        """An audit entry about ``record``. With ``order``, what that request asked for (its
+        recipient, sender, time-to-live, body digest: a 422 names what was refused); without,
+        the record's own values and no body."""
+        digest, length = body_digest(order.body) if order is not None else ("", 0)
         return AuditEntry(
             shipment_id=record.shipment_id,
             at=self._clock.now(),
-            caller=request.caller,
-            channel=order.channel,
-            idempotency_id=order.idempotency_id,
-            recipient=order.recipient,
-            sender=self._sender_for(order),
-            outcome=answer.code,
-            http_status=answer.status,
+            caller=record.caller,
+            channel=record.channel,
+            idempotency_id=record.idempotency_id,
+            recipient=order.recipient if order is not None else record.recipient,
+            sender=self._sender_for(order) if order is not None else record.sender,
+            outcome=outcome,
+            http_status=http_status,
             replay=replay,
             provider_id=record.provider_id,
-            ttl_seconds=order.ttl_seconds if isinstance(order, SmsOrder) else None,
-            latency_ms=round((time.perf_counter() - started) * 1000),
-            trace_id=request.trace_id,
+            ttl_seconds=(order.ttl_seconds if isinstance(order, SmsOrder) else None)
+            if order is not None
+            else record.ttl_seconds,
+            latency_ms=latency_ms,
+            trace_id=trace_id,
             body_sha256=digest,
             body_length=length,
             status=record.status.value,
@@ -441,25 +449,7 @@ class InstantService:
         )
         now = self._clock.now()
         refreshed = replace(record, status=status, updated_at=now)
-        audit = AuditEntry(
-            shipment_id=record.shipment_id,
-            at=now,
-            caller=record.caller,
-            channel=record.channel,
-            idempotency_id=record.idempotency_id,
-            recipient=record.recipient,
-            sender=record.sender,
-            outcome="status_refreshed",
-            http_status=200,
-            replay=False,
-            provider_id=record.provider_id,
-            ttl_seconds=None,
-            latency_ms=0,
-            trace_id=trace_id,
-            body_sha256="",
-            body_length=0,
-            status=status.value,
-        )
+        audit = self._entry(refreshed, None, outcome="status_refreshed", http_status=200, trace_id=trace_id)
         try:
             return await self._store.update(refreshed, audit)
         except (RecordChanged, StorageUnavailable):

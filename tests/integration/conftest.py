@@ -16,25 +16,9 @@ from typing import Any
 import aiohttp
 import pytest
 
+from instant.config import SETTING_NAMES
 from sandbox.stack import AzuriteProcess, LocalStack
 
-# Settings the app reads; the test environment of the unit tests must not leak into the stack.
-APP_SETTINGS = {
-    "ACS_ENDPOINT",
-    "ACS_ACCESS_KEY",
-    "TABLES_CONNECTION_STRING",
-    "TABLES_ENDPOINT",
-    "SMS_DEFAULT_SENDER",
-    "EMAIL_DEFAULT_SENDER",
-    "EMAIL_ALLOWED_SENDERS",
-    "INSTANT_DEFAULT_CALLER",
-    "INSTANT_REQUEST_BUDGET_SECONDS",
-    "INSTANT_EMAIL_WAIT_SECONDS",
-    "INSTANT_TABLE_NAME",
-    "IDEMPOTENCY_RETENTION_HOURS",
-    "AUDIT_RETENTION_DAYS",
-    "APPLICATIONINSIGHTS_CONNECTION_STRING",
-}
 # A short budget keeps the failure-path tests quick; the lease is budget + 5 s.
 BUDGET_SECONDS = 3
 CALLER = "it-caller"
@@ -42,7 +26,7 @@ PREFIX = "/notifications/api/v1"
 
 
 def base_environment(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in APP_SETTINGS}
+    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
     env.update(
         {
             "INSTANT_REQUEST_BUDGET_SECONDS": str(BUDGET_SECONDS),
