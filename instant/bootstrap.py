@@ -47,6 +47,7 @@ def service_settings(config: Settings) -> ServiceSettings:
         email_default_sender=config.email_default_sender,
         allowed_email_senders=config.allowed_email_senders,
         retention_hours=config.idempotency_retention_hours,
+        digest_key=config.digest_key,
         audit_retention_days=config.audit_retention_days,
     )
 

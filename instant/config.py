@@ -44,6 +44,9 @@ class Settings(BaseSettings):
     idempotency_retention_hours: int = Field(default=168, ge=48)
     audit_retention_days: int = Field(default=365, ge=1)
     instant_default_caller: str | None = None
+    # Base64 key for HMAC-SHA256 digests of bodies and fingerprints (instant/digests.py). A secret:
+    # in Azure a Key Vault reference; unset locally (plain SHA-256).
+    instant_digest_key: SecretStr | None = None
     applicationinsights_connection_string: SecretStr | None = None
 
     @field_validator("acs_endpoint", "tables_endpoint")
@@ -72,6 +75,20 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: SecretStr | None) -> SecretStr | None:
         return value if value is not None and value.get_secret_value() else None
+
+    @field_validator("instant_digest_key")
+    @classmethod
+    def _digest_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None
+        try:
+            key = base64.b64decode(value.get_secret_value(), validate=True)
+        except (binascii.Error, ValueError) as exc:
+            # An unresolved Key Vault reference lands here too: the message must not echo it.
+            raise ValueError("must be base64 (is the Key Vault reference resolved?)") from exc
+        if len(key) < 32:
+            raise ValueError("must decode to at least 32 bytes")
+        return value
 
     @field_validator("instant_table_name")
     @classmethod
@@ -109,6 +126,11 @@ class Settings(BaseSettings):
         if self.tables_connection_string is None and not self.tables_endpoint:
             raise ValueError("TABLES_CONNECTION_STRING or TABLES_ENDPOINT must be set")
         return self
+
+    @property
+    def digest_key(self) -> bytes | None:
+        key = self.instant_digest_key
+        return base64.b64decode(key.get_secret_value()) if key is not None else None
 
     @property
     def allowed_email_senders(self) -> frozenset[str]:

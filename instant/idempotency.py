@@ -13,13 +13,14 @@ with an ETag check, so two workers can never both move the same version of a rec
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+
+from instant.digests import PLAIN, SHA256, Digester
 
 
 class Channel(StrEnum):
@@ -79,9 +80,8 @@ def provider_token_for(caller: str, channel: Channel, idempotency_id: str) -> st
     return str(uuid.uuid5(_PROVIDER_TOKEN_NAMESPACE, _scope(caller, channel, idempotency_id)))
 
 
-def _digest(value: object) -> str:
-    canonical = json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+def _canonical(value: object) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,9 @@ class Fingerprint:
     fields: Mapping[str, str]
 
     @classmethod
-    def of(cls, normalised_fields: Mapping[str, object]) -> Fingerprint:
-        per_field = {path: _digest(v) for path, v in normalised_fields.items() if v is not None}
-        return cls(value=_digest(per_field), fields=per_field)
+    def of(cls, normalised_fields: Mapping[str, object], digester: Digester = PLAIN) -> Fingerprint:
+        per_field = {path: digester.text(_canonical(v)) for path, v in normalised_fields.items() if v is not None}
+        return cls(value=digester.text(_canonical(per_field)), fields=per_field)
 
     def differing_fields(self, other: Fingerprint) -> list[str]:
         paths = set(self.fields) | set(other.fields)
@@ -158,6 +158,7 @@ class AuditEntry:
     body_sha256: str
     body_length: int
     status: str
+    digest_kind: str = SHA256  # how body_sha256 was made: "sha256", or "hmac-sha256" under INSTANT_DIGEST_KEY
 
 
 class DecisionKind(StrEnum):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
+from instant.digests import PLAIN, Digester
 from instant.idempotency import Channel, Fingerprint
 from instant.ports import EmailContentType
 
@@ -24,7 +24,7 @@ class SmsOrder:
     def recipient(self) -> str:
         return self.phone_number
 
-    def fingerprint(self) -> Fingerprint:
+    def fingerprint(self, digester: Digester = PLAIN) -> Fingerprint:
         # Paths are the request's JSON paths, so a mismatch can name the fields that differ.
         return Fingerprint.of(
             {
@@ -33,7 +33,8 @@ class SmsOrder:
                 "recipientSms.timeToLiveInSeconds": self.ttl_seconds,
                 "recipientSms.smsSettings.sender": self.sender,
                 "recipientSms.smsSettings.body": self.body,
-            }
+            },
+            digester,
         )
 
 
@@ -53,7 +54,7 @@ class EmailOrder:
     def recipient(self) -> str:
         return self.email_address
 
-    def fingerprint(self) -> Fingerprint:
+    def fingerprint(self, digester: Digester = PLAIN) -> Fingerprint:
         return Fingerprint.of(
             {
                 "sendersReference": self.senders_reference,
@@ -62,13 +63,14 @@ class EmailOrder:
                 "recipientEmail.emailSettings.body": self.body,
                 "recipientEmail.emailSettings.contentType": self.content_type.value,
                 "recipientEmail.emailSettings.senderEmailAddress": self.sender,
-            }
+            },
+            digester,
         )
 
 
 Order = SmsOrder | EmailOrder
 
 
-def body_digest(body: str) -> tuple[str, int]:
-    """SHA-256 and length (characters) of a message body: what the audit keeps instead of it."""
-    return hashlib.sha256(body.encode("utf-8")).hexdigest(), len(body)
+def body_digest(body: str, digester: Digester = PLAIN) -> tuple[str, int]:
+    """Digest and length (characters) of a message body: what the audit keeps instead of it."""
+    return digester.text(body), len(body)

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from instant import answers
 from instant.answers import Answer
 from instant.delivery import Delivery, Outcome, OutcomeKind
+from instant.digests import Digester
 from instant.errors import (
     KeyAlreadyClaimed,
     ProblemCode,
@@ -71,6 +72,8 @@ class ServiceSettings:
     audit_retention_days: int = 365
     # Rows of each kind one purge run deletes at most; the rest wait for the next run.
     purge_limit: int = 5_000
+    # INSTANT_DIGEST_KEY, decoded: bodies and fingerprints are HMAC-SHA256 under it (digests.py).
+    digest_key: bytes | None = None
 
     @property
     def lease_seconds(self) -> float:
@@ -103,6 +106,7 @@ class InstantService:
         self._settings = settings
         # Closed after the ports: the credential the adapters share outlives them.
         self._resources = tuple(resources)
+        self._digester = Digester(settings.digest_key)
         self._delivery = Delivery(sms=sms, email=email, clock=clock, email_wait_seconds=settings.email_wait_seconds)
         self._replays = ReplayCache(
             capacity=settings.replay_cache_size, retention=timedelta(hours=settings.retention_hours)
@@ -171,7 +175,7 @@ class InstantService:
             caller=caller,
             channel=order.channel,
             idempotency_id=order.idempotency_id,
-            fingerprint=order.fingerprint(),
+            fingerprint=order.fingerprint(self._digester),
             state=OrderState.IN_PROGRESS,
             status=RecipientStatus.SMS_SENDING if is_sms else RecipientStatus.EMAIL_SENDING,
             received_at=now,
@@ -203,7 +207,7 @@ class InstantService:
     ) -> OrderRecord | Answer:
         """Replay, refuse, or take over a record another request created. Returns the record
         now held by this request, or the answer to give."""
-        fingerprint = order.fingerprint()
+        fingerprint = order.fingerprint(self._digester)
         for _ in range(3):
             decision = decide(existing, fingerprint, now)
             if decision.kind is DecisionKind.REPLAY:
@@ -393,7 +397,7 @@ class InstantService:
         """An audit entry about ``record``. With ``order``, what that request asked for (its
         recipient, sender, time-to-live, body digest: a 422 names what was refused); without,
         the record's own values and no body."""
-        digest, length = body_digest(order.body) if order is not None else ("", 0)
+        digest, length = body_digest(order.body, self._digester) if order is not None else ("", 0)
         return AuditEntry(
             shipment_id=record.shipment_id,
             at=self._clock.now(),
@@ -414,6 +418,7 @@ class InstantService:
             body_sha256=digest,
             body_length=length,
             status=record.status.value,
+            digest_kind=self._digester.kind,
         )
 
     # -- GET shipment ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
+from instant.digests import SHA256
 from instant.errors import KeyAlreadyClaimed, RecordChanged, StorageUnavailable
 from instant.idempotency import (
     AuditEntry,
@@ -346,6 +347,7 @@ def _audit_entity(audit: AuditEntry) -> dict[str, Any]:
         "TraceId": audit.trace_id,
         "BodySha256": audit.body_sha256,
         "BodyLength": audit.body_length,
+        "BodyDigestKind": audit.digest_kind,
         "Status": audit.status,
     }
 
@@ -370,4 +372,5 @@ def _audit_from(entity: Mapping[str, Any]) -> AuditEntry:
         body_sha256=entity["BodySha256"],
         body_length=int(entity["BodyLength"]),
         status=entity["Status"],
+        digest_kind=entity.get("BodyDigestKind", SHA256),
     )

@@ -13,6 +13,7 @@ so a leak of any of them is detectable.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import random
@@ -43,6 +44,9 @@ LEASE_SECONDS = BUDGET_SECONDS + 5.0
 MARGIN_SECONDS = 1.5
 CALLER = "rel-caller"
 MARKER = "rlmark" + secrets.token_hex(6)
+# Every app of the suite digests bodies under this key (HMAC-SHA256), as in Azure; the secrets
+# scan checks that neither the key nor a plain SHA-256 of any body is stored anywhere.
+DIGEST_KEY = base64.b64encode(secrets.token_bytes(32)).decode()
 FAULTS = "faults.example.com"
 
 
@@ -322,7 +326,7 @@ async def start_app(
 
 
 def reliability_environment(**overrides: str) -> dict[str, str]:
-    env = base_environment(INSTANT_REQUEST_BUDGET_SECONDS=f"{BUDGET_SECONDS:g}")
+    env = base_environment(INSTANT_REQUEST_BUDGET_SECONDS=f"{BUDGET_SECONDS:g}", INSTANT_DIGEST_KEY=DIGEST_KEY)
     env.update(overrides)
     return env
 
@@ -334,6 +338,7 @@ async def rel_stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[L
     async with LocalStack(workdir, port=0, env=reliability_environment()) as stack:
         assert stack.azurite is not None and stack.emulator is not None and stack.host is not None
         WATCHED.access_keys.add(stack.emulator.access_key)
+        WATCHED.access_keys.add(DIGEST_KEY)
         WATCHED.log_files.add(stack.host.log_path)
         WATCHED.azurites["main"] = stack.azurite.connection_string
         yield stack

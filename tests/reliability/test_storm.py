@@ -7,7 +7,8 @@ answer's bytes; one order record and an audit entry per answered request.
 from __future__ import annotations
 
 import asyncio
-import hashlib
+import base64
+import hmac
 import random
 import time
 from collections import Counter, defaultdict
@@ -17,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.reliability.conftest import (
+    DIGEST_KEY,
     Client,
     Reply,
     Tables,
@@ -102,8 +104,9 @@ async def check_storm(client: Client, tables: Tables, channel: str, caller: str,
         assert Counter(a.outcome for a in audit) == expected
         assert {a.caller for a in audit} == {caller}
         assert {a.idempotency_id for a in audit} == {key}
-        digest = hashlib.sha256(body_of(result.payloads[key]).encode()).hexdigest()
-        assert {a.body_sha256 for a in audit} == {digest}
+        # the body's digest is keyed (INSTANT_DIGEST_KEY): the same for every entry of the key
+        digest = hmac.new(base64.b64decode(DIGEST_KEY), body_of(result.payloads[key]).encode(), "sha256")
+        assert {(a.body_sha256, a.digest_kind) for a in audit} == {(digest.hexdigest(), "hmac-sha256")}
         (created_entry,) = [a for a in audit if a.http_status == 201]
         assert created_entry.provider_id == record["ProviderId"]
 

@@ -205,3 +205,23 @@ def test_retention_shorter_than_the_longest_ttl_stops_start_up(monkeypatch: pyte
     monkeypatch.setenv("IDEMPOTENCY_RETENTION_HOURS", "47")
     with pytest.raises(SettingsError, match="IDEMPOTENCY_RETENTION_HOURS"):
         load_settings()
+
+
+@pytest.mark.parametrize("value", ["not base64!", "c2hvcnQ=", "@Microsoft.KeyVault(VaultName=v;SecretName=s)"])
+def test_a_bad_digest_key_stops_start_up_without_echoing_it(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
+    from instant.config import SettingsError, load_settings
+
+    monkeypatch.setenv("INSTANT_DIGEST_KEY", value)
+    with pytest.raises(SettingsError, match="INSTANT_DIGEST_KEY") as raised:
+        load_settings()
+    assert value not in str(raised.value)
+
+
+def test_a_digest_key_reaches_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    import base64
+
+    from instant.bootstrap import service_settings
+    from instant.config import load_settings
+
+    monkeypatch.setenv("INSTANT_DIGEST_KEY", base64.b64encode(b"x" * 32).decode())
+    assert service_settings(load_settings()).digest_key == b"x" * 32

@@ -426,3 +426,25 @@ async def test_holder_that_lost_its_lease_answers_with_the_winners_outcome(world
     audits = world.store.audits[shipment_id_for("caller-a", Channel.SMS, "login-1")]
     # the lease ran out, so the taker recorded the slow request as abandoned; it still left its own
     assert [(a.outcome, a.replay) for a in audits] == [("abandoned", False), ("created", False), ("created", True)]
+
+
+async def test_with_a_digest_key_nothing_stored_is_a_plain_sha256() -> None:
+    import hashlib
+    import hmac
+    from dataclasses import replace as with_
+
+    key = b"k" * 32
+    world = build_world(with_(SETTINGS, digest_key=key))
+    first = await world.service.send(sms(), CALLER)
+    again = await world.service.send(sms(), CALLER)
+    changed = await world.service.send(sms(body="Another code"), CALLER)
+    assert (first.status, again.status, changed.status) == (201, 200, 422)
+    assert json.loads(changed.body)["fields"] == ["recipientSms.smsSettings.body"]
+    shipment_id = shipment_id_for("caller-a", Channel.SMS, "login-1")
+    entry = world.store.audits[shipment_id][0]
+    assert entry.digest_kind == "hmac-sha256"
+    assert entry.body_sha256 == hmac.new(key, BODY.encode(), hashlib.sha256).hexdigest()
+    plain = hashlib.sha256(BODY.encode()).hexdigest()
+    stored = repr(world.store.records[shipment_id]) + repr(world.store.audits[shipment_id])
+    assert plain not in stored
+    assert hashlib.sha256(json.dumps(BODY).encode()).hexdigest() not in stored  # the fingerprint's field digest
