@@ -3,9 +3,12 @@
 //   az deployment group create -g <rg> -f infra/main.bicep -p infra/env/<env>.parameters.json
 //
 // Deploys: Log Analytics + Application Insights, a storage account (host + app table + Flex
-// deployment container), ACS + Email Communication Service, API Management, the Function App on
-// Flex Consumption, the identity's role assignments, and the API (operations + policies) in APIM.
-// No secret is a parameter, an app setting or an output; see infra/README.md.
+// deployment container), ACS + Email Communication Service, API Management, a Key Vault for the
+// digest key, the Function App on Flex Consumption, the identity's role assignments, and the API
+// (operations + policies) in APIM.
+// No secret is a parameter, an app setting or an output; see infra/README.md. The digest key
+// (INSTANT_DIGEST_KEY) is created by the operator in the vault after the first deployment; the
+// app setting is a Key Vault reference to it.
 
 targetScope = 'resourceGroup'
 
@@ -166,6 +169,8 @@ var names = {
   apim: 'apim-${baseName}-${suffix}'
   plan: 'plan-${baseName}-${suffix}'
   functionApp: 'func-${baseName}-${suffix}'
+  // Vault names: 3-24 characters, globally unique; 'kv-' + prefix (<=8) + env (<=4) leaves >= 7 of the suffix.
+  keyVault: take('kv-${baseName}-${suffix}', 24)
 }
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -217,6 +222,16 @@ module apimService 'modules/apim-service.bicep' = {
   }
 }
 
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    location: location
+    tags: allTags
+    keyVaultName: names.keyVault
+    workspaceId: monitoring.outputs.workspaceId
+  }
+}
+
 module functionApp 'modules/functionapp.bicep' = {
   name: 'functionapp'
   params: {
@@ -242,6 +257,7 @@ module functionApp 'modules/functionapp.bicep' = {
     requestBudgetSeconds: requestBudgetSeconds
     idempotencyRetentionHours: idempotencyRetentionHours
     auditRetentionDays: auditRetentionDays
+    keyVaultName: keyVault.outputs.keyVaultName
   }
 }
 
@@ -252,6 +268,7 @@ module roles 'modules/roles.bicep' = {
     storageAccountName: storage.outputs.storageAccountName
     communicationServiceName: communication.outputs.communicationServiceName
     appInsightsName: monitoring.outputs.appInsightsName
+    keyVaultName: keyVault.outputs.keyVaultName
     acsRoleDefinitionId: acsRoleDefinitionId
   }
 }
@@ -285,5 +302,7 @@ output apimPublicIpAddresses array = apimService.outputs.publicIpAddresses
 output acsEndpoint string = communication.outputs.endpoint
 output emailDefaultSender string = communication.outputs.defaultEmailSender
 output storageAccountName string = storage.outputs.storageAccountName
+// Where the operator creates the digest key (secret `instant-digest-key`); a name, not a secret.
+output keyVaultName string = keyVault.outputs.keyVaultName
 output customDomainVerificationRecords object = communication.outputs.customDomainVerificationRecords
 output jwtIssuer string = apimApi.outputs.jwtIssuer

@@ -4,7 +4,10 @@
 //   container is read with the same identity (functionAppConfig.deployment.storage).
 // * No secret is an app setting: ACS and Table Storage are reached with the managed identity
 //   (ACS_ACCESS_KEY and TABLES_CONNECTION_STRING are deliberately absent), App Insights ingestion
-//   uses Entra ID (APPLICATIONINSIGHTS_AUTHENTICATION_STRING).
+//   uses Entra ID (APPLICATIONINSIGHTS_AUTHENTICATION_STRING). The one secret the app needs,
+//   INSTANT_DIGEST_KEY, is a Key Vault reference: the platform resolves it with the app's
+//   system-assigned identity (Key Vault Secrets User on the vault, roles.bicep) and hands the app
+//   the value; the site config only ever holds `@Microsoft.KeyVault(VaultName=...;SecretName=...)`.
 // * Inbound traffic to the app (not to its scm/deployment site) is denied except from the
 //   API Management gateway's public IP address(es). The `ApiManagement` service tag is NOT used:
 //   it covers APIM's control plane, not the gateway's outbound (data-plane) addresses.
@@ -81,6 +84,13 @@ param idempotencyRetentionHours int = 168
 @description('AUDIT_RETENTION_DAYS')
 param auditRetentionDays int = 365
 
+@description('Key Vault that holds the digest key (INSTANT_DIGEST_KEY is a reference to its secret, never the value).')
+param keyVaultName string
+
+// Name of the secret in the vault. The operator creates it once (infra/README.md, "Digest key");
+// the template never sets its value.
+var digestKeySecretName = 'instant-digest-key'
+
 var contractSettings = [
   {
     name: 'ACS_ENDPOINT'
@@ -122,6 +132,16 @@ var contractSettings = [
     // Entra ID ingestion with the system-assigned identity (Monitoring Metrics Publisher).
     name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
     value: 'Authorization=AAD'
+  }
+]
+
+// Key Vault references (App Service/Functions syntax, no version = the latest version of the
+// secret, re-read at least every 24 h and on every config change). Unresolved (secret missing, no
+// role yet), the app receives the literal reference and refuses to start, naming the setting.
+var keyVaultSettings = [
+  {
+    name: 'INSTANT_DIGEST_KEY'
+    value: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=${digestKeySecretName})'
   }
 ]
 
@@ -228,7 +248,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scmIpSecurityRestrictionsUseMain: false
       scmIpSecurityRestrictionsDefaultAction: empty(scmAllowedIpRanges) ? 'Allow' : 'Deny'
       scmIpSecurityRestrictions: scmRules
-      appSettings: concat(hostSettings, contractSettings, smsSettings)
+      appSettings: concat(hostSettings, contractSettings, keyVaultSettings, smsSettings)
     }
   }
 }

@@ -17,6 +17,7 @@ def test_templates_exist() -> None:
         "modules/apim-service.bicep",
         "modules/communication.bicep",
         "modules/functionapp.bicep",
+        "modules/keyvault.bicep",
         "modules/monitoring.bicep",
         "modules/roles.bicep",
         "modules/storage.bicep",

@@ -45,6 +45,15 @@ OPTIONAL_SETTINGS: dict[str, str] = {
     "INSTANT_EMAIL_WAIT_SECONDS": "the app's default (1.5 s of the 8 s request budget) is meant for Azure as well",
 }
 
+# Secrets the app reads. In Azure each is set, but only ever as a Key Vault reference to the named
+# secret (created by the operator, infra/README.md "Digest key"); tests/infra/test_key_vault.py
+# checks the reference, tests/infra/test_no_secrets.py that no other secret-sounding setting has a
+# literal value. The app may or may not read a setting yet (instant/config.py is edited
+# separately): the cross-check below accepts both, because the template sets it either way.
+KEY_VAULT_SETTINGS: dict[str, str] = {
+    "INSTANT_DIGEST_KEY": "instant-digest-key",  # HMAC-SHA256 key of the stored body digests
+}
+
 # Settings that must never be set in Azure, anywhere in the templates.
 FORBIDDEN_SETTINGS = {
     "ACS_ACCESS_KEY": "absent => the app uses its managed identity (DefaultAzureCredential) for ACS",
@@ -104,6 +113,16 @@ def test_every_setting_the_app_reads_is_accounted_for(app_settings: dict[str, An
     assert set(CONTRACT_SETTINGS) <= read, f"contract settings the app no longer reads: {set(CONTRACT_SETTINGS) - read}"
     unaccounted = read - set(app_settings) - set(OPTIONAL_SETTINGS) - set(FORBIDDEN_SETTINGS)
     assert not unaccounted, f"the app reads settings the template neither sets nor documents: {sorted(unaccounted)}"
+
+
+@pytest.mark.parametrize("name", sorted(KEY_VAULT_SETTINGS))
+def test_key_vault_setting_is_set_and_accounted_for(name: str, app_settings: dict[str, Any]) -> None:
+    # Set by the template whether or not instant/config.py reads it yet; once the app reads it,
+    # test_every_setting_the_app_reads_is_accounted_for finds it among the template's settings.
+    assert name in app_settings, f"{name} must be set in Azure (as a Key Vault reference)"
+    # Not optional in Azure (the app would fall back to plain SHA-256), not forbidden, and not a
+    # contract setting: CONTRACT_SETTINGS must all be read by the app already.
+    assert name not in OPTIONAL_SETTINGS and name not in FORBIDDEN_SETTINGS and name not in CONTRACT_SETTINGS
 
 
 def test_optional_settings_are_not_secretly_set(app_settings: dict[str, Any]) -> None:
@@ -195,6 +214,7 @@ ROLE_IDS = {
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+    "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
 }
 
 
@@ -203,12 +223,18 @@ def test_role_assignments_are_least_privilege() -> None:
     assignments = [
         body(r) for r in roles["resources"].values() if r["type"] == "Microsoft.Authorization/roleAssignments"
     ]
-    assert len(assignments) == 4
+    assert len(assignments) == 5
     text = str(roles)
     for role_id in ROLE_IDS:
         assert role_id in text
     # Scoped to single resources, never the resource group or subscription.
-    assert sorted(a["scope"] for a in assignments) == ["appInsights", "communicationService", "storage", "storage"]
+    assert sorted(a["scope"] for a in assignments) == [
+        "appInsights",
+        "communicationService",
+        "keyVault",
+        "storage",
+        "storage",
+    ]
     # ACS: the dedicated built-in role by default; Contributor (b24988ac-...) only as a documented fallback.
     acs_default = roles["parameters"]["acsRoleDefinitionId"]["default"]
     assert acs_default == "09976791-48a7-449e-bb21-39d1a415f350"  # Communication and Email Service Owner

@@ -1,7 +1,9 @@
 """No secret in a parameter file, an app setting or an output.
 
 The only secret the deployment handles is the function key: read with listKeys at deployment
-time straight into a secret APIM named value. Everything else authenticates with Entra ID.
+time straight into a secret APIM named value. The app's one secret, the digest key
+(INSTANT_DIGEST_KEY), never passes through the deployment at all: the operator puts it in Key
+Vault, the app setting is a Key Vault reference. Everything else authenticates with Entra ID.
 """
 
 from __future__ import annotations
@@ -17,9 +19,14 @@ from tests.infra.bicep import (
     MAIN_BICEP,
     accessor_calls,
     bicep_files,
+    body,
+    function_calls,
     load_parameter_file,
+    module,
     parameter_files,
     parse,
+    resolve,
+    single_resource,
     walk,
 )
 
@@ -134,3 +141,27 @@ def test_list_keys_only_feeds_the_secret_named_value() -> None:
                     f"{path.name}: {section} {name} calls list*()"
                 )
     assert uses == [("apim-api.bicep", "functionKey", "Microsoft.ApiManagement/service/namedValues", "listKeys")]
+
+
+def test_secret_sounding_app_settings_are_key_vault_references() -> None:
+    # An app setting named like a secret (INSTANT_DIGEST_KEY, ..._PASSWORD, ..._TOKEN) may only
+    # hold a Key Vault reference: the site config (readable by anyone with Website Contributor or
+    # the ARM API) never holds the value.
+    template = module("functionapp")
+    site = body(single_resource(template, "Microsoft.Web/sites"))
+    settings = {e["name"]: e["value"] for e in resolve(site["properties"]["siteConfig"]["appSettings"], template)}
+    secret_named = {name: value for name, value in settings.items() if SECRET_NAME.search(name)}
+    assert "INSTANT_DIGEST_KEY" in secret_named, "the detector must see the digest key"
+    for name, value in secret_named.items():
+        assert isinstance(value, str) and value.startswith("@Microsoft.KeyVault("), f"{name} holds a literal value"
+        assert not _looks_like_a_key(value), name
+
+
+def test_no_generated_secret_value() -> None:
+    # newGuid()/utcNow() change on every deployment: a key derived from them would be rotated by
+    # every deployment (every stored fingerprint would stop matching). The digest key is made once
+    # by the operator; no template generates secret material.
+    for path in bicep_files():
+        template = parse(path)
+        for fn in ("new_guid", "utc_now"):
+            assert not function_calls(template, fn), f"{path.name} calls {fn}()"
