@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,64 +15,22 @@ from instant.errors import KeyAlreadyClaimed, RecordChanged
 from instant.idempotency import (
     AuditEntry,
     Channel,
-    Fingerprint,
     OrderRecord,
     OrderState,
     RecipientStatus,
     StoredAnswer,
-    order_id_for,
     shipment_id_for,
 )
 from instant.ports import OrderStore
-
-T0 = datetime(2026, 11, 26, 10, 0, 0, 123456, tzinfo=UTC)
+from tests.builders import T0, audit_entry, order_record
 
 
 def record(key: str, **changes: object) -> OrderRecord:
-    base = OrderRecord(
-        shipment_id=shipment_id_for("caller-a", Channel.SMS, key),
-        order_id=order_id_for("caller-a", Channel.SMS, key),
-        caller="caller-a",
-        channel=Channel.SMS,
-        idempotency_id=key,
-        fingerprint=Fingerprint.of({"recipientSms.phoneNumber": "+4799999999", "recipientSms.smsSettings.body": "b"}),
-        state=OrderState.IN_PROGRESS,
-        status=RecipientStatus.SMS_SENDING,
-        received_at=T0,
-        first_sent_at=T0,
-        deadline=T0 + timedelta(seconds=300),
-        ttl_seconds=300,
-        recipient="+4799999999",
-        sender="Instant",
-        senders_reference=None,
-        updated_at=T0,
-        lease_until=T0 + timedelta(seconds=13),
-        lease_owner="owner-1",
-        attempts=1,
-    )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return order_record(key, **changes)
 
 
 def audit(shipment_id: str, at: datetime, outcome: str = "created") -> AuditEntry:
-    return AuditEntry(
-        shipment_id=shipment_id,
-        at=at,
-        caller="caller-a",
-        channel=Channel.SMS,
-        idempotency_id="k",
-        recipient="+4799999999",
-        sender="Instant",
-        outcome=outcome,
-        http_status=201,
-        replay=False,
-        provider_id="msg-1",
-        ttl_seconds=300,
-        latency_ms=12,
-        trace_id="0" * 32,
-        body_sha256="a" * 64,
-        body_length=10,
-        status="SMS_Accepted",
-    )
+    return audit_entry(shipment_id, at, outcome=outcome)
 
 
 async def test_claim_returns_the_record_with_an_etag(store: OrderStore, key: str) -> None:

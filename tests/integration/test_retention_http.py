@@ -14,15 +14,12 @@ from azure.data.tables.aio import TableClient
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
 from instant.idempotency import (
     AuditEntry,
-    Channel,
-    Fingerprint,
     OrderRecord,
     OrderState,
     RecipientStatus,
-    order_id_for,
-    shipment_id_for,
 )
 from sandbox.stack import AzuriteProcess
+from tests.builders import audit_entry, order_record
 from tests.integration.conftest import CALLER, Api, new_key, new_phone, sms_payload
 
 pytestmark = pytest.mark.integration
@@ -38,47 +35,19 @@ async def app_table(azurite: AzuriteProcess) -> AsyncIterator[TableOrderStore]:
 
 
 def order_received_at(received_at: datetime) -> OrderRecord:
-    key = new_key("old")
-    return OrderRecord(
-        shipment_id=shipment_id_for(CALLER, Channel.SMS, key),
-        order_id=order_id_for(CALLER, Channel.SMS, key),
+    return order_record(
+        new_key("old"),
         caller=CALLER,
-        channel=Channel.SMS,
-        idempotency_id=key,
-        fingerprint=Fingerprint.of({"recipientSms.phoneNumber": "+4798000000"}),
+        at=received_at,
         state=OrderState.COMPLETED,
         status=RecipientStatus.SMS_ACCEPTED,
-        received_at=received_at,
-        first_sent_at=received_at,
-        deadline=received_at + timedelta(seconds=300),
-        ttl_seconds=300,
-        recipient="+4798000000",
-        sender="Instant",
-        senders_reference=None,
-        updated_at=received_at,
+        lease_until=None,
+        lease_owner=None,
     )
 
 
 def audit_at(shipment_id: str, at: datetime) -> AuditEntry:
-    return AuditEntry(
-        shipment_id=shipment_id,
-        at=at,
-        caller=CALLER,
-        channel=Channel.SMS,
-        idempotency_id="old",
-        recipient="+4798000000",
-        sender="Instant",
-        outcome="created",
-        http_status=201,
-        replay=False,
-        provider_id=str(uuid.uuid4()),
-        ttl_seconds=300,
-        latency_ms=1,
-        trace_id="0" * 32,
-        body_sha256="0" * 64,
-        body_length=1,
-        status="SMS_Accepted",
-    )
+    return audit_entry(shipment_id, at, caller=CALLER, provider_id=str(uuid.uuid4()))
 
 
 async def run_purge(api: Api) -> int:
