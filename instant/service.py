@@ -130,19 +130,18 @@ class InstantService:
         started = time.perf_counter()
         now = self._clock.now()
         self._check_sender(order)
-        lease_owner = uuid.uuid4().hex
-        draft = self._new_record(order, request.caller, now, lease_owner)
+        draft = self._new_record(order, request.caller, now, lease_owner=uuid.uuid4().hex)
         cached = self._replays.get(draft.shipment_id, now)
         if cached is not None:
             # A completed order decides without a claim; its answer can no longer change.
-            held = await self._resolve_existing(cached, order, request, now, lease_owner, started)
+            held = await self._resolve_existing(cached, draft, order, request, started)
             assert isinstance(held, Answer)  # completed: a replay or a mismatch, never a takeover
             return held
         try:
             record = await self._store.claim(draft)
         except KeyAlreadyClaimed as claimed:
             self._replays.remember(claimed.existing)
-            held = await self._resolve_existing(claimed.existing, order, request, now, lease_owner, started)
+            held = await self._resolve_existing(claimed.existing, draft, order, request, started)
             if isinstance(held, Answer):
                 return held
             record = held
@@ -199,15 +198,15 @@ class InstantService:
     async def _resolve_existing(
         self,
         existing: OrderRecord,
+        draft: OrderRecord,
         order: Order,
         request: RequestInfo,
-        now: datetime,
-        lease_owner: str,
         started: float,
     ) -> OrderRecord | Answer:
         """Replay, refuse, or take over a record another request created. Returns the record
-        now held by this request, or the answer to give."""
-        fingerprint = order.fingerprint(self._digester)
+        now held by this request, or the answer to give. ``draft`` is this request's own record,
+        as it would have claimed it: its fingerprint, lease owner and time."""
+        fingerprint, lease_owner, now = draft.fingerprint, draft.lease_owner, draft.received_at
         for _ in range(3):
             decision = decide(existing, fingerprint, now)
             if decision.kind is DecisionKind.REPLAY:
