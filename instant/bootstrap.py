@@ -20,11 +20,13 @@ from azure.data.tables.aio import TableClient
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
+from instant.adapters.traced import TracedEmailGateway, TracedOrderStore, TracedSmsGateway
 from instant.adapters.transport import transport_options
 from instant.config import Settings, load_settings
-from instant.ports import Clock, Closeable, EmailGateway, OrderStore, SmsGateway, SystemClock
-from instant.service import InstantService, ServiceSettings
-from instant.telemetry import TracedEmailGateway, TracedOrderStore, TracedSmsGateway
+from instant.domain.clock import Clock, SystemClock
+from instant.domain.ports import Closeable, EmailGateway, OrderStore, SmsGateway
+from instant.entrypoints.answers import WireRenderer
+from instant.service.instant_service import InstantService, ServiceSettings
 
 ServiceFactory = Callable[[Settings], Awaitable[InstantService]]
 
@@ -36,10 +38,12 @@ _factory: ServiceFactory | None = None
 
 @cache
 def settings() -> Settings:
+    """The settings, read once per process."""
     return load_settings()
 
 
 def service_settings(config: Settings) -> ServiceSettings:
+    """The service's share of the settings."""
     return ServiceSettings(
         request_budget_seconds=config.instant_request_budget_seconds,
         email_wait_seconds=config.instant_email_wait_seconds,
@@ -58,6 +62,7 @@ def uses_managed_identity(config: Settings) -> bool:
 
 
 def token_credential() -> AsyncTokenCredential:
+    """DefaultAzureCredential (managed identity in Azure)."""
     # Imported here: azure.identity is only needed (and only paid for at start-up) in Azure.
     from azure.identity.aio import DefaultAzureCredential
 
@@ -65,6 +70,7 @@ def token_credential() -> AsyncTokenCredential:
 
 
 def table_client(config: Settings, credential: AsyncTokenCredential | None = None) -> TableClient:
+    """The Table client: from the connection string (local), else endpoint + managed identity."""
     if config.tables_connection_string is not None:
         return TableClient.from_connection_string(
             config.tables_connection_string.get_secret_value(),
@@ -85,12 +91,15 @@ def table_client(config: Settings, credential: AsyncTokenCredential | None = Non
 def acs_credential(
     config: Settings, credential: AsyncTokenCredential | None = None
 ) -> AzureKeyCredential | AsyncTokenCredential:
+    """The ACS credential: the access key (local), else managed identity."""
     if config.acs_access_key is not None:
         return AzureKeyCredential(config.acs_access_key.get_secret_value())
     return credential or token_credential()
 
 
 class Ports(NamedTuple):
+    """The real adapters, before tracing."""
+
     store: OrderStore
     sms: SmsGateway
     email: EmailGateway
@@ -102,6 +111,7 @@ PortsDecorator = Callable[[Ports], Ports]
 
 
 async def build_service(config: Settings, *, decorate: PortsDecorator | None = None) -> InstantService:
+    """The service on the real adapters (optionally wrapped by ``decorate``, a documented seam)."""
     # One DefaultAzureCredential for Table Storage and ACS (it caches a token per scope). The
     # SDK clients never close a credential they were given, so the service owns it and closes
     # it after them (InstantService.close).
@@ -141,14 +151,15 @@ def compose_service(
     settings: ServiceSettings,
     resources: Sequence[Closeable] = (),
 ) -> InstantService:
-    """The service on these ports, each wrapped in its tracing decorator (instant/telemetry.py):
-    spans come from around the ports, so neither the service nor an adapter knows about them."""
+    """The service on these ports, each wrapped in its tracing decorator (instant/adapters/traced.py),
+    with the edge's renderer for the exact bytes of its answers."""
     return InstantService(
         store=TracedOrderStore(store),
         sms=TracedSmsGateway(sms),
         email=TracedEmailGateway(email),
         clock=clock,
         settings=settings,
+        renderer=WireRenderer(),
         resources=resources,
     )
 
@@ -160,6 +171,7 @@ def use_factory(factory: ServiceFactory | None) -> None:
 
 
 async def service() -> InstantService:
+    """This worker's service, built on first use inside the running event loop."""
     global _service, _service_loop, _lock
     loop = asyncio.get_running_loop()
     if _service is not None and _service_loop is loop:
@@ -176,6 +188,7 @@ async def service() -> InstantService:
 
 
 async def close() -> None:
+    """Close the service (the local host calls this on shutdown)."""
     global _service
     if _service is not None:
         await _service.close()

@@ -1,4 +1,4 @@
-"""Settings, read once from the environment and validated (instant-api.md, "Configuration").
+"""Settings, read once from the environment and validated (docs/api.md, "Settings").
 
 A missing or malformed required setting stops start-up with a message that names it.
 """
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from instant.addresses import normalise_email_address, validate_sms_sender
+from instant.domain.addresses import normalise_email_address, validate_sms_sender
 
 CALLER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
@@ -25,6 +25,8 @@ class SettingsError(RuntimeError):
 
 
 class Settings(BaseSettings):
+    """Every setting the app reads, validated once at start-up."""
+
     model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
 
     acs_endpoint: str
@@ -57,7 +59,7 @@ class Settings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             raise ValueError("must be an http(s) URL")
-        # A trailing slash breaks the SMS SDK's HMAC signature (design.md, "ACS facts").
+        # A trailing slash breaks the SMS SDK's HMAC signature (docs/architecture.md, "ACS facts").
         return value.rstrip("/")
 
     @field_validator("acs_access_key")
@@ -129,11 +131,13 @@ class Settings(BaseSettings):
 
     @property
     def digest_key(self) -> bytes | None:
+        """INSTANT_DIGEST_KEY decoded, or None."""
         key = self.instant_digest_key
         return base64.b64decode(key.get_secret_value()) if key is not None else None
 
     @property
     def allowed_email_senders(self) -> frozenset[str]:
+        """EMAIL_ALLOWED_SENDERS as a set (empty: any sender)."""
         return frozenset(a for a in self.email_allowed_senders.split(",") if a)
 
 

@@ -26,9 +26,18 @@ from typing import Any, NoReturn, cast
 from function_app import app, on_local_host_shutdown
 from instant import bootstrap
 from instant.config import Settings
-from instant.idempotency import AuditEntry, OrderRecord, OrderState
-from instant.ports import EmailGateway, EmailMessage, EmailReceipt, OrderStore, SmsGateway, SmsMessage, SmsReceipt
-from instant.service import InstantService
+from instant.domain.deadline import Deadline
+from instant.domain.ports import (
+    EmailGateway,
+    EmailMessage,
+    EmailReceipt,
+    OrderStore,
+    SmsGateway,
+    SmsMessage,
+    SmsReceipt,
+)
+from instant.domain.records import AuditEntry, OrderRecord, OrderState
+from instant.service.instant_service import InstantService
 
 __all__ = ["CrashPoint", "app", "on_local_host_shutdown"]
 
@@ -87,10 +96,10 @@ class CrashingSms:
         self._inner = inner
         self._armed = armed
 
-    async def send(self, message: SmsMessage, *, timeout: float) -> SmsReceipt:
+    async def send(self, message: SmsMessage, *, deadline: Deadline) -> SmsReceipt:
         if self._armed.at(CrashPoint.DURING_PROVIDER_CALL, message.recipient):
-            await _crash_during(asyncio.ensure_future(self._inner.send(message, timeout=timeout)), self._armed.delay)
-        receipt = await self._inner.send(message, timeout=timeout)
+            await _crash_during(asyncio.ensure_future(self._inner.send(message, deadline=deadline)), self._armed.delay)
+        receipt = await self._inner.send(message, deadline=deadline)
         if self._armed.at(CrashPoint.AFTER_PROVIDER_ACCEPTED, message.recipient):
             _crash()
         return receipt
@@ -104,11 +113,11 @@ class CrashingEmail:
         self._inner = inner
         self._armed = armed
 
-    async def send(self, message: EmailMessage, *, timeout: float, wait: float) -> EmailReceipt:
+    async def send(self, message: EmailMessage, *, deadline: Deadline, wait: float) -> EmailReceipt:
         if self._armed.at(CrashPoint.DURING_PROVIDER_CALL, message.recipient):
-            call = asyncio.ensure_future(self._inner.send(message, timeout=timeout, wait=wait))
+            call = asyncio.ensure_future(self._inner.send(message, deadline=deadline, wait=wait))
             await _crash_during(call, self._armed.delay)
-        receipt = await self._inner.send(message, timeout=timeout, wait=wait)
+        receipt = await self._inner.send(message, deadline=deadline, wait=wait)
         if self._armed.at(CrashPoint.AFTER_PROVIDER_ACCEPTED, message.recipient):
             _crash()
         return receipt

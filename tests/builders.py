@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from instant.idempotency import (
+from instant.domain.records import (
     AuditEntry,
     Channel,
     Fingerprint,

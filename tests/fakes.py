@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from instant.errors import KeyAlreadyClaimed, RecordChanged, StorageUnavailable
-from instant.idempotency import AuditEntry, OrderRecord
-from instant.ports import (
+from instant.domain.deadline import Deadline
+from instant.domain.errors import KeyAlreadyClaimed, RecordChanged, StorageUnavailable
+from instant.domain.ports import (
     EmailMessage,
     EmailOperationStatus,
     EmailReceipt,
@@ -21,6 +21,7 @@ from instant.ports import (
     SmsReceipt,
     purge_cutoff,
 )
+from instant.domain.records import AuditEntry, OrderRecord
 
 
 class WorkerCrash(BaseException):
@@ -144,7 +145,7 @@ class FakeSmsGateway:
     sent: list[SmsMessage] = field(default_factory=list)
     _accepted: dict[str, str] = field(default_factory=dict)
 
-    async def send(self, message: SmsMessage, *, timeout: float) -> SmsReceipt:
+    async def send(self, message: SmsMessage, *, deadline: Deadline) -> SmsReceipt:
         self.calls.append(message)
         if self.delay:
             await asyncio.sleep(self.delay)
@@ -182,7 +183,7 @@ class FakeEmailGateway:
     sent: list[EmailMessage] = field(default_factory=list)
     operations: dict[str, EmailOperationStatus] = field(default_factory=dict)
 
-    async def send(self, message: EmailMessage, *, timeout: float, wait: float) -> EmailReceipt:
+    async def send(self, message: EmailMessage, *, deadline: Deadline, wait: float) -> EmailReceipt:
         self.calls.append(message)
         if message.operation_id in self.operations:
             return EmailReceipt(message.operation_id, self.operations[message.operation_id])
@@ -198,7 +199,7 @@ class FakeEmailGateway:
         self.operations[message.operation_id] = step.status
         return step
 
-    async def status(self, operation_id: str, *, timeout: float) -> EmailReceipt | None:
+    async def status(self, operation_id: str, *, deadline: Deadline) -> EmailReceipt | None:
         self.status_calls.append(operation_id)
         if self.status_script:
             step = self.status_script.pop(0)

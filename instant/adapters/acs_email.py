@@ -21,16 +21,19 @@ from azure.core.exceptions import AzureError, HttpResponseError
 from azure.core.rest import HttpRequest
 
 from instant.adapters.provider_errors import TRANSIENT_STATUSES, retry_after, transport_failure
-from instant.adapters.retry import DEADLINE_OPTION, BudgetedRetryPolicy
+from instant.adapters.retry import DEADLINE_OPTION, DeadlinePolicy
 from instant.adapters.transport import transport_options
-from instant.errors import ProviderRejected, ProviderUnavailable
-from instant.ports import EmailContentType, EmailMessage, EmailOperationStatus, EmailReceipt
+from instant.domain.deadline import Deadline
+from instant.domain.errors import ProviderRejected, ProviderUnavailable
+from instant.domain.ports import EmailContentType, EmailMessage, EmailOperationStatus, EmailReceipt
 
 API_VERSION = "2025-09-01"
 POLLING_INTERVAL_SECONDS = 0.25
 
 
 class AcsEmailGateway:
+    """EmailGateway on ACS Email: begin_send with our Operation-Id, and the operation's status."""
+
     def __init__(self, client: EmailClient, endpoint: str) -> None:
         self._client = client
         self._endpoint = endpoint.rstrip("/")
@@ -39,18 +42,20 @@ class AcsEmailGateway:
     def create(
         cls, endpoint: str, credential: AzureKeyCredential | AsyncTokenCredential, **options: Any
     ) -> AcsEmailGateway:
+        """A gateway with its own SDK client on ``endpoint``."""
         options = {**transport_options(), **options}
         client = EmailClient(
             endpoint,
             credential,
             api_version=API_VERSION,
-            retry_policy=BudgetedRetryPolicy(),
+            retry_policy=DeadlinePolicy(),
             polling_interval=POLLING_INTERVAL_SECONDS,
             **options,
         )
         return cls(client, endpoint)
 
-    async def send(self, message: EmailMessage, *, timeout: float, wait: float) -> EmailReceipt:
+    async def send(self, message: EmailMessage, *, deadline: Deadline, wait: float) -> EmailReceipt:
+        """One attempt; see ``EmailGateway.send``."""
         content: dict[str, str] = {"subject": message.subject}
         content["html" if message.content_type is EmailContentType.HTML else "plainText"] = message.body
         payload: dict[str, Any] = {
@@ -58,8 +63,8 @@ class AcsEmailGateway:
             "recipients": {"to": [{"address": message.recipient}]},
             "content": content,
         }
-        deadline = time.monotonic() + timeout
-        options: dict[str, Any] = {DEADLINE_OPTION: deadline, "polling_interval": POLLING_INTERVAL_SECONDS}
+        end = deadline.monotonic_end()
+        options: dict[str, Any] = {DEADLINE_OPTION: end, "polling_interval": POLLING_INTERVAL_SECONDS}
         try:
             poller = await self._client.begin_send(payload, operation_id=message.operation_id, **options)
         except HttpResponseError as exc:
@@ -68,7 +73,7 @@ class AcsEmailGateway:
             raise transport_failure(exc) from exc
         # ACS took the operation. Wait briefly for a terminal status; Running is an answer too.
         try:
-            await asyncio.wait_for(poller.result(), timeout=max(0.0, min(wait, deadline - time.monotonic())))
+            await asyncio.wait_for(poller.result(), timeout=max(0.0, min(wait, end - time.monotonic())))
         except TimeoutError:
             return EmailReceipt(message.operation_id, EmailOperationStatus.RUNNING)
         except HttpResponseError as exc:
@@ -79,12 +84,13 @@ class AcsEmailGateway:
             return EmailReceipt(message.operation_id, EmailOperationStatus.RUNNING)
         return EmailReceipt(message.operation_id, EmailOperationStatus.SUCCEEDED)
 
-    async def status(self, operation_id: str, *, timeout: float) -> EmailReceipt | None:
+    async def status(self, operation_id: str, *, deadline: Deadline) -> EmailReceipt | None:
+        """The operation's status; see ``EmailGateway.status``."""
         request = HttpRequest(
             "GET", f"{self._endpoint}/emails/operations/{operation_id}", params={"api-version": API_VERSION}
         )
         try:
-            options: dict[str, Any] = {DEADLINE_OPTION: time.monotonic() + timeout}
+            options: dict[str, Any] = {DEADLINE_OPTION: deadline.monotonic_end()}
             response = await self._client.send_request(request, stream=False, **options)
             await response.read()
         except AzureError as exc:
@@ -106,6 +112,7 @@ class AcsEmailGateway:
         return EmailReceipt(operation_id, EmailOperationStatus.RUNNING)
 
     async def close(self) -> None:
+        """Close the SDK client."""
         await self._client.close()
 
 

@@ -2,8 +2,9 @@
 
 azure-communication-sms 1.1.0's ``send()`` draws a fresh random repeatabilityRequestId on every
 call and speaks 2021-03-07, which has no validity period. So we send our own JSON body through
-the SDK's own pipeline (its HMAC or Entra ID signing and its retry policy, replaced by our
-deadline-bounded one). That pipeline is a private attribute: requirements.txt pins the SDK and
+the SDK's own pipeline (its HMAC or Entra ID signing; its retry policy replaced by our deadline
+policy, which makes one try: instant/service/delivery.py owns the retries). That pipeline is a
+private attribute: requirements.txt pins the SDK and
 tests/integration covers this path against the emulator.
 Spec: azure-rest-api-specs, specification/communication/data-plane/Sms/stable/2024-02-05.
 """
@@ -11,7 +12,6 @@ Spec: azure-rest-api-specs, specification/communication/data-plane/Sms/stable/20
 from __future__ import annotations
 
 import json
-import time
 from email.utils import format_datetime
 from typing import Any
 
@@ -21,15 +21,18 @@ from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError
 
 from instant.adapters.provider_errors import TRANSIENT_STATUSES, retry_after, transport_failure
-from instant.adapters.retry import DEADLINE_OPTION, BudgetedRetryPolicy
+from instant.adapters.retry import DEADLINE_OPTION, DeadlinePolicy
 from instant.adapters.transport import transport_options
-from instant.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
-from instant.ports import SmsMessage, SmsReceipt
+from instant.domain.deadline import Deadline
+from instant.domain.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from instant.domain.ports import SmsMessage, SmsReceipt
 
 API_VERSION = "2024-02-05"
 
 
 class AcsSmsGateway:
+    """SmsGateway on ACS: one POST /sms per call, with our repeatability fields."""
+
     def __init__(self, client: SmsClient, endpoint: str) -> None:
         self._client = client
         # The SDK's AsyncPipelineClient: authentication + retry + transport, as the SDK built it.
@@ -40,11 +43,13 @@ class AcsSmsGateway:
     def create(
         cls, endpoint: str, credential: AzureKeyCredential | AsyncTokenCredential, **options: Any
     ) -> AcsSmsGateway:
+        """A gateway with its own SDK client on ``endpoint``."""
         options = {**transport_options(), **options}
-        client = SmsClient(endpoint, credential, retry_policy=BudgetedRetryPolicy(), **options)
+        client = SmsClient(endpoint, credential, retry_policy=DeadlinePolicy(), **options)
         return cls(client, endpoint)
 
-    async def send(self, message: SmsMessage, *, timeout: float) -> SmsReceipt:
+    async def send(self, message: SmsMessage, *, deadline: Deadline) -> SmsReceipt:
+        """One attempt; see ``SmsGateway.send``."""
         body = {
             "from": message.sender,
             "smsRecipients": [
@@ -66,7 +71,7 @@ class AcsSmsGateway:
         )
         try:
             pipeline_response = await self._pipeline_client._pipeline.run(
-                request, stream=False, **{DEADLINE_OPTION: time.monotonic() + timeout}
+                request, stream=False, **{DEADLINE_OPTION: deadline.monotonic_end()}
             )
         except AzureError as exc:
             # A retry later is safe either way: it carries the same repeatability id.
@@ -74,6 +79,7 @@ class AcsSmsGateway:
         return _receipt(pipeline_response.http_response)
 
     async def close(self) -> None:
+        """Close the SDK client."""
         await self._client.close()
 
 

@@ -19,12 +19,13 @@ from azure.core.exceptions import (
     ServiceRequestTimeoutError,
 )
 
-from instant.errors import ProviderUnavailable
+from instant.domain.errors import ProviderUnavailable
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
 def may_have_arrived(exc: AzureError) -> bool:
+    """Whether a failed request may have reached ACS (only a failed connect proves it did not)."""
     if isinstance(exc, ServiceRequestTimeoutError):
         return False  # the connection was never made
     if isinstance(exc, ServiceRequestError):
@@ -34,6 +35,7 @@ def may_have_arrived(exc: AzureError) -> bool:
 
 
 def transport_failure(exc: AzureError) -> ProviderUnavailable:
+    """The ProviderUnavailable for an azure-core transport failure."""
     if isinstance(exc, ClientAuthenticationError):
         return ProviderUnavailable("the provider refused our credentials")
     if may_have_arrived(exc):

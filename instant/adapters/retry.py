@@ -1,14 +1,14 @@
-"""azure-core's retry policy, bounded by the request's own deadline.
+"""azure-core's retry policy reduced to one try per call, bounded by the request's deadline.
 
-azure-core retries POST on 500/503/504 and on any status with Retry-After, and sleeps as long
-as Retry-After says (design.md, "ACS facts"). Left alone, a ``Retry-After: 30`` would hold the
-caller past the request budget. This policy keeps the SDK's retries but:
-- takes an absolute deadline per call (``instant_deadline``, a ``time.monotonic()`` value),
-- never starts a retry whose wait would end at or after the deadline (it returns the last
-  response instead, so the adapter can report the provider's Retry-After to the caller),
-- bounds each try's connect and read timeouts by the time left (azure-core bounds only the
-  connect timeout, so an unanswered request would otherwise wait for the 300 s read timeout),
-- retries POST after connection errors: our POSTs carry provider idempotency tokens.
+Provider retries have exactly one owner, the delivery ladder (instant/service/delivery.py): it
+knows the time-to-live, the provider token and whether an attempt may have reached ACS. Left
+to itself, azure-core would retry POST on 500/503/504 and on any status with Retry-After (and
+sleep as long as Retry-After says) underneath it. This policy:
+- never retries (``retry_total=0``); the ladder sees every failure,
+- takes an absolute deadline per call (``instant_deadline``, a ``time.monotonic()`` value, from
+  ``Deadline.monotonic_end``),
+- bounds the try's connect and read timeouts by the time left (azure-core bounds only the
+  connect timeout, so an unanswered request would otherwise wait for the 300 s read timeout).
 """
 
 from __future__ import annotations
@@ -25,16 +25,15 @@ _CONTEXT_KEY = "instant_deadline"
 _MIN_TRY_SECONDS = 0.05
 
 
-class BudgetedRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
+class DeadlinePolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
+    """One try, whose timeouts end at the call's deadline."""
+
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("retry_total", 4)
-        kwargs.setdefault("retry_backoff_factor", 0.2)
-        kwargs.setdefault("retry_backoff_max", 2)
-        kwargs.setdefault("retry_on_methods", frozenset({"GET", "POST"}))
+        kwargs["retry_total"] = 0
         super().__init__(**kwargs)
-        self._method_whitelist = frozenset({"HEAD", "GET", "PUT", "DELETE", "OPTIONS", "TRACE", "POST"})
 
     async def send(self, request: PipelineRequest[Any]) -> PipelineResponse[Any, Any]:
+        """Send once, with the deadline turned into the SDK's timeout options."""
         options = request.context.options
         deadline = options.pop(DEADLINE_OPTION, None)
         if deadline is not None:
@@ -53,14 +52,3 @@ class BudgetedRetryPolicy(AsyncRetryPolicy):  # type: ignore[type-arg]
             request.context.options["connection_timeout"] = min(
                 left, request.context.options.get("connection_timeout") or left
             )
-
-    def is_retry(self, settings: dict[str, Any], response: PipelineResponse[Any, Any]) -> bool:
-        if not bool(super().is_retry(settings, response)):
-            return False
-        deadline = response.context.get(_CONTEXT_KEY)
-        if deadline is None:
-            return True
-        wait = self.get_retry_after(response)
-        if wait is None:
-            wait = self.get_backoff_time({**settings, "history": [*settings["history"], None]})
-        return bool(time.monotonic() + float(wait) + _MIN_TRY_SECONDS < float(deadline))

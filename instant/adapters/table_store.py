@@ -27,18 +27,18 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
-from instant.digests import SHA256
-from instant.errors import KeyAlreadyClaimed, RecordChanged, StorageUnavailable
-from instant.idempotency import (
+from instant.domain.digests import SHA256
+from instant.domain.errors import KeyAlreadyClaimed, RecordChanged, StorageUnavailable
+from instant.domain.fingerprint import Fingerprint
+from instant.domain.ports import purge_cutoff
+from instant.domain.records import (
     AuditEntry,
     Channel,
-    Fingerprint,
     OrderRecord,
     OrderState,
     RecipientStatus,
     StoredAnswer,
 )
-from instant.ports import purge_cutoff
 
 ORDER_ROW = "order"
 AUDIT_ROW_PREFIX = "audit|"
@@ -48,7 +48,8 @@ PURGE_PAGE_SIZE = 100
 PURGE_CONCURRENCY = 16
 
 # Bounded storage calls: a request must fail fast (503 storage_unavailable) rather than wait
-# through azure-core's default of 10 retries with long backoff.
+# through azure-core's default of 10 retries with long backoff. This policy is the one retry
+# owner for Table Storage: the service makes one call per step (instant/idempotency/guard.py).
 TABLE_CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 2,
     "retry_backoff_factor": 0.1,
@@ -59,10 +60,13 @@ TABLE_CLIENT_OPTIONS: dict[str, Any] = {
 
 
 class TableOrderStore:
+    """OrderStore on one Azure table: a partition per order, audit entries beside the record."""
+
     def __init__(self, client: TableClient) -> None:
         self._client = client
 
     async def ensure_table(self) -> None:
+        """Create the table if it is missing (local runs; Bicep creates it in Azure)."""
         try:
             await self._client.create_table()
         except ResourceExistsError:
@@ -71,6 +75,7 @@ class TableOrderStore:
             raise StorageUnavailable("cannot create the table") from exc
 
     async def claim(self, record: OrderRecord) -> OrderRecord:
+        """Conditional insert; see ``OrderStore.claim``."""
         for _ in range(3):
             try:
                 metadata = await self._client.create_entity(_order_entity(record))
@@ -85,6 +90,7 @@ class TableOrderStore:
         raise StorageUnavailable("claim raced with purge repeatedly")
 
     async def get(self, shipment_id: str) -> OrderRecord | None:
+        """Point read of the order row."""
         try:
             entity = await self._client.get_entity(shipment_id, ORDER_ROW)
         except ResourceNotFoundError:
@@ -94,6 +100,7 @@ class TableOrderStore:
         return _record_from(entity)
 
     async def update(self, record: OrderRecord, audit: AuditEntry | None) -> OrderRecord:
+        """ETag-matched replace plus the audit insert, as one entity-group transaction."""
         if record.etag is None:
             raise RecordChanged("the record has no ETag to match")
         try:
@@ -135,6 +142,7 @@ class TableOrderStore:
         return _with_etag(record, metadata)
 
     async def append_audit(self, audit: AuditEntry) -> None:
+        """Insert one audit entry."""
         try:
             await self._client.create_entity(_audit_entity(audit))
         except AzureError as exc:
@@ -159,6 +167,7 @@ class TableOrderStore:
     # month and drop whole tables instead.
 
     async def purge_orders(self, received_before: datetime, *, limit: int) -> int:
+        """See ``OrderStore.purge_orders``."""
         return await self._purge(
             "RowKey eq @row and ReceivedAt lt @cutoff",
             {"row": ORDER_ROW, "cutoff": purge_cutoff(received_before)},
@@ -167,6 +176,7 @@ class TableOrderStore:
         )
 
     async def purge_audit(self, before: datetime, *, limit: int) -> int:
+        """See ``OrderStore.purge_audit``."""
         # Audit rows are insert-only, so no ETag is needed to delete them safely.
         return await self._purge(
             "RowKey gt @lo and RowKey lt @hi and At lt @cutoff",
@@ -224,6 +234,7 @@ class TableOrderStore:
         return True
 
     async def close(self) -> None:
+        """Close the Table client."""
         await self._client.close()
 
 
@@ -323,6 +334,7 @@ def _record_from(entity: Mapping[str, Any]) -> OrderRecord:
 
 
 def audit_row_key(audit: AuditEntry) -> str:
+    """The row key of an audit entry: sortable by time, unique."""
     # Sortable by time; the random suffix keeps two entries in the same microsecond apart.
     return f"{AUDIT_ROW_PREFIX}{audit.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{secrets.token_hex(4)}"
 

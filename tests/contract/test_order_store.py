@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 
 from instant.adapters.table_store import TableOrderStore
-from instant.errors import KeyAlreadyClaimed, RecordChanged
-from instant.idempotency import (
+from instant.domain.errors import KeyAlreadyClaimed, RecordChanged
+from instant.domain.ports import OrderStore
+from instant.domain.records import (
     AuditEntry,
     Channel,
     OrderRecord,
@@ -21,7 +22,6 @@ from instant.idempotency import (
     StoredAnswer,
     shipment_id_for,
 )
-from instant.ports import OrderStore
 from tests.builders import T0, audit_entry, order_record
 
 

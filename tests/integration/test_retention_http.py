@@ -12,7 +12,7 @@ import pytest
 from azure.data.tables.aio import TableClient
 
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
-from instant.idempotency import (
+from instant.domain.records import (
     AuditEntry,
     OrderRecord,
     OrderState,

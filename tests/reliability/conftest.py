@@ -31,7 +31,7 @@ import pytest
 from azure.data.tables.aio import TableClient, TableServiceClient
 
 from instant.adapters.table_store import TableOrderStore
-from instant.idempotency import AuditEntry, Channel, OrderRecord, provider_token_for, shipment_id_for
+from instant.domain.records import AuditEntry, Channel, OrderRecord, provider_token_for, shipment_id_for
 from sandbox.stack import REPO_ROOT, LocalHostProcess, LocalStack, start_local_host_process
 from tests.integration.conftest import base_environment
 

@@ -30,7 +30,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
-from instant.openapi import openapi_document
+from instant.entrypoints.openapi import openapi_document
 from tests.reliability.conftest import FAULTS, WATCHED, Client, figure
 
 pytestmark = pytest.mark.integration

@@ -1,6 +1,6 @@
 """2. Provider faults: every way the emulator can fail, on both channels.
 
-Promise: the answer is the contract's (instant-api.md, "Errors"), no key is delivered twice (a
+Promise: the answer is the contract's (docs/api.md, "Problem codes"), no key is delivered twice (a
 retry with the same key included), and every request ends inside the request budget plus a
 small margin. The cases of one channel run at the same time, as they would in production.
 """

@@ -4,7 +4,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from instant.service import InstantService, RequestInfo, ServiceSettings
+from instant.domain.answer import Answer
+from instant.domain.errors import ProblemError
+from instant.domain.orders import Order
+from instant.entrypoints.answers import WireRenderer, problem_answer
+from instant.service.instant_service import InstantService, RequestInfo, ServiceSettings
 from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
 
 SETTINGS = ServiceSettings(
@@ -26,10 +30,24 @@ class World:
     email: FakeEmailGateway
     clock: FakeClock
 
+    async def send(self, order: Order, request: RequestInfo) -> Answer:
+        """The answer the caller gets: a raised problem is rendered as the edge renders it."""
+        try:
+            return await self.service.send(order, request)
+        except ProblemError as problem:
+            return problem_answer(problem)
+
+    async def get_shipment(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
+        """GET shipment as the caller sees it (a raised problem rendered)."""
+        try:
+            return await self.service.get_shipment(caller, shipment_id, trace_id)
+        except ProblemError as problem:
+            return problem_answer(problem)
+
 
 def build_world(settings: ServiceSettings = SETTINGS) -> World:
     store, sms, email, clock = InMemoryOrderStore(), FakeSmsGateway(), FakeEmailGateway(), FakeClock()
-    service = InstantService(store=store, sms=sms, email=email, clock=clock, settings=settings)
+    service = InstantService(store=store, sms=sms, email=email, clock=clock, settings=settings, renderer=WireRenderer())
     return World(service, store, sms, email, clock)
 
 

@@ -19,7 +19,8 @@ from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
 from instant.adapters.table_store import TableOrderStore
 from instant.config import Settings
-from instant.service import InstantService
+from instant.entrypoints.answers import WireRenderer
+from instant.service.instant_service import InstantService
 from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
 from tests.unit.conftest import SETTINGS
 
@@ -63,7 +64,7 @@ def unwrap(port: object) -> object:
 
 
 def parts(service: InstantService) -> tuple[TableOrderStore, AcsSmsGateway, AcsEmailGateway]:
-    store, sms, email = unwrap(service._store), unwrap(service._sms), unwrap(service._email)
+    store, sms, email = (unwrap(port) for port in service._closeables[:3])
     assert isinstance(store, TableOrderStore)
     assert isinstance(sms, AcsSmsGateway)
     assert isinstance(email, AcsEmailGateway)
@@ -192,6 +193,7 @@ async def test_service_close_closes_resources_last_even_when_a_port_fails() -> N
         email=FakeEmailGateway(),
         clock=FakeClock(),
         settings=SETTINGS,
+        renderer=WireRenderer(),
         resources=[_Resource(log, "credential")],
     )
     with pytest.raises(RuntimeError, match="store failed"):

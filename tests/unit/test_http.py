@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from instant import bootstrap
 from instant.config import Settings
-from instant.service import InstantService
+from instant.service.instant_service import InstantService
 from tests.unit.conftest import World, build_world
 
 Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]

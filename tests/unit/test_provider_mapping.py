@@ -19,7 +19,7 @@ from azure.core.exceptions import (
 from instant.adapters.acs_email import _translate_http
 from instant.adapters.acs_sms import _receipt
 from instant.adapters.provider_errors import retry_after, transport_failure
-from instant.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from instant.domain.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
 
 
 class FakeResponse:

@@ -12,10 +12,10 @@ from azure.functions.timer import TimerRequest
 
 from instant import bootstrap
 from instant.config import Settings
-from instant.idempotency import Channel, shipment_id_for
-from instant.orders import SmsOrder
-from instant.retention import PURGE_SCHEDULE
-from instant.service import InstantService
+from instant.domain.orders import SmsOrder
+from instant.domain.records import Channel, shipment_id_for
+from instant.entrypoints.retention_timer import PURGE_SCHEDULE
+from instant.service.instant_service import InstantService
 from tests.unit.conftest import CALLER, SETTINGS, World, build_world
 
 RETENTION = timedelta(hours=SETTINGS.retention_hours)
@@ -34,20 +34,20 @@ def sms(body: str = "Your code is 123456.") -> SmsOrder:
 
 
 async def test_a_record_younger_than_the_retention_is_never_purged(world: World) -> None:
-    await world.service.send(sms(), CALLER)
+    await world.send(sms(), CALLER)
     world.clock.advance(RETENTION.total_seconds() - 1)
     # when
     report = await world.service.purge_expired()
     # then: kept, and a retry is still a replay that sends nothing
     assert report.orders == 0
     assert SHIPMENT in world.store.records
-    again = await world.service.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
     assert again.status == 200
     assert len(world.sms.sent) == 1
 
 
 async def test_an_expired_record_is_purged_and_its_key_is_free_again(world: World) -> None:
-    await world.service.send(sms(), CALLER)
+    await world.send(sms(), CALLER)
     world.clock.advance(RETENTION.total_seconds() + 1)
     # when
     report = await world.service.purge_expired()
@@ -57,7 +57,7 @@ async def test_an_expired_record_is_purged_and_its_key_is_free_again(world: Worl
     assert SHIPMENT not in world.store.records
     assert len(world.store.audits[SHIPMENT]) == 1
     # and the key starts a new order (the replay cache expired at the same moment): no replay
-    again = await world.service.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
     assert again.status == 201
     assert "Idempotent-Replayed" not in again.headers
     assert len(world.sms.calls) == 2
@@ -67,15 +67,15 @@ async def test_an_expired_record_is_purged_and_its_key_is_free_again(world: Worl
 async def test_the_replay_cache_expires_no_later_than_the_purge() -> None:
     # The cache holds an order until received_at + retention; the purge deletes it only after.
     world = build_world()
-    await world.service.send(sms(), CALLER)
+    await world.send(sms(), CALLER)
     world.clock.advance(RETENTION.total_seconds())
-    assert world.service._replays.get(SHIPMENT, world.clock.now()) is None
+    assert world.service._guard._replays.get(SHIPMENT, world.clock.now()) is None
     assert (await world.service.purge_expired()).orders == 0  # exactly at the cutoff: kept
 
 
 async def test_audit_entries_are_purged_after_their_own_retention() -> None:
     world = build_world(replace(SETTINGS, audit_retention_days=2))
-    await world.service.send(sms(), CALLER)
+    await world.send(sms(), CALLER)
     world.clock.advance(timedelta(days=2, seconds=1).total_seconds())
     report = await world.service.purge_expired()
     # the audit entry is gone; the order record (168 h) is not old enough yet
@@ -87,7 +87,7 @@ async def test_audit_entries_are_purged_after_their_own_retention() -> None:
 async def test_each_run_is_bounded_by_the_purge_limit() -> None:
     world = build_world(replace(SETTINGS, purge_limit=2))
     for i in range(5):
-        await world.service.send(replace(sms(), idempotency_id=f"k-{i}"), CALLER)
+        await world.send(replace(sms(), idempotency_id=f"k-{i}"), CALLER)
     world.clock.advance(RETENTION.total_seconds() + 1)
     reports = [await world.service.purge_expired() for _ in range(4)]
     assert [r.orders for r in reports] == [2, 2, 1, 0]
@@ -133,7 +133,7 @@ def test_the_purge_is_registered_as_an_hourly_timer() -> None:
 
 
 async def test_the_timer_function_purges_through_the_service(installed: World) -> None:
-    await installed.service.send(sms(), CALLER)
+    await installed.send(sms(), CALLER)
     installed.clock.advance(RETENTION.total_seconds() + 60)
     handler = timer_function().get_user_function()  # type: ignore[attr-defined]
     # when

@@ -11,18 +11,26 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from instant.errors import ProblemCode, ProblemError, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
-from instant.idempotency import (
+from instant.domain.errors import (
+    ProblemCode,
+    ProblemError,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from instant.domain.orders import SmsOrder
+from instant.domain.ports import SmsMessage, SmsReceipt
+from instant.domain.records import (
     AuditEntry,
     Channel,
     OrderRecord,
     OrderState,
     RecipientStatus,
+    order_id_for,
     provider_token_for,
     shipment_id_for,
 )
-from instant.orders import SmsOrder
-from instant.ports import SmsMessage, SmsReceipt
+from instant.entrypoints.answers import WireRenderer, wire_time
 from tests.fakes import ACCEPT_THEN_CRASH, WorkerCrash
 from tests.unit.conftest import CALLER, OTHER_CALLER, SETTINGS, World, build_world
 
@@ -49,13 +57,13 @@ def problem(answer_body: str) -> dict[str, object]:
 
 async def test_new_key_is_sent_once_and_answered_201(world: World) -> None:
     # when
-    answer = await world.service.send(sms(), CALLER)
+    answer = await world.send(sms(), CALLER)
     # then
     assert answer.status == 201
     body = json.loads(answer.body)
     shipment_id = shipment_id_for("caller-a", Channel.SMS, "login-1")
     assert body == {
-        "notificationOrderId": body["notificationOrderId"],
+        "notificationOrderId": order_id_for("caller-a", Channel.SMS, "login-1"),
         "notification": {"shipmentId": shipment_id, "sendersReference": "ref-1", "status": "SMS_Accepted"},
     }
     assert answer.headers["Location"] == f"/notifications/api/v1/future/shipment/{shipment_id}"
@@ -71,15 +79,15 @@ async def test_new_key_is_sent_once_and_answered_201(world: World) -> None:
 
 
 async def test_sender_reference_is_left_out_when_not_given(world: World) -> None:
-    answer = await world.service.send(sms(senders_reference=None), CALLER)
+    answer = await world.send(sms(senders_reference=None), CALLER)
     assert "sendersReference" not in json.loads(answer.body)["notification"]
 
 
 async def test_replay_returns_the_same_bytes_and_sends_nothing(world: World) -> None:
-    first = await world.service.send(sms(), CALLER)
+    first = await world.send(sms(), CALLER)
     world.clock.advance(5)
     # when
-    again = await world.service.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
     # then
     assert again.status == 200
     assert again.body == first.body
@@ -91,9 +99,9 @@ async def test_replay_returns_the_same_bytes_and_sends_nothing(world: World) -> 
 
 
 async def test_reused_key_with_other_payload_is_refused_naming_fields(world: World) -> None:
-    await world.service.send(sms(), CALLER)
+    await world.send(sms(), CALLER)
     # when
-    answer = await world.service.send(sms(body="Another code: 999999", ttl_seconds=120), CALLER)
+    answer = await world.send(sms(body="Another code: 999999", ttl_seconds=120), CALLER)
     # then
     assert answer.status == 422
     assert answer.content_type == "application/problem+json"
@@ -104,18 +112,18 @@ async def test_reused_key_with_other_payload_is_refused_naming_fields(world: Wor
 
 
 async def test_same_key_for_another_caller_is_a_separate_order(world: World) -> None:
-    await world.service.send(sms(), CALLER)
-    answer = await world.service.send(sms(body="other"), OTHER_CALLER)
+    await world.send(sms(), CALLER)
+    answer = await world.send(sms(body="other"), OTHER_CALLER)
     assert answer.status == 201
     assert len(world.sms.sent) == 2
 
 
 async def test_key_in_flight_answers_409_with_retry_after(world: World) -> None:
     world.sms.delay = 0.05
-    first = asyncio.create_task(world.service.send(sms(), CALLER))
+    first = asyncio.create_task(world.send(sms(), CALLER))
     await asyncio.sleep(0.01)
     # when
-    second = await world.service.send(sms(), CALLER)
+    second = await world.send(sms(), CALLER)
     # then
     assert second.status == 409
     assert second.headers["Retry-After"] == "1"
@@ -126,7 +134,7 @@ async def test_key_in_flight_answers_409_with_retry_after(world: World) -> None:
 
 async def test_concurrent_requests_with_one_key_send_at_most_once(world: World) -> None:
     world.sms.delay = 0.02
-    answers = await asyncio.gather(*(world.service.send(sms(), CALLER) for _ in range(20)))
+    answers = await asyncio.gather(*(world.send(sms(), CALLER) for _ in range(20)))
     assert sorted({a.status for a in answers}) in ([201, 409], [201])
     assert [a.status for a in answers].count(201) == 1
     assert len(world.sms.sent) == 1
@@ -136,15 +144,15 @@ async def test_crashed_holder_is_taken_over_only_after_its_lease(world: World) -
     # given: a worker that died after ACS accepted, before it recorded the outcome
     world.sms.script = [ACCEPT_THEN_CRASH]
     with pytest.raises(WorkerCrash):
-        await world.service.send(sms(), CALLER)
+        await world.send(sms(), CALLER)
     first_sent_at = world.sms.calls[0].first_sent_at
     # when the lease still runs
     world.clock.advance(12)
-    early = await world.service.send(sms(), CALLER)
+    early = await world.send(sms(), CALLER)
     assert early.status == 409
     # when it has run out
     world.clock.advance(2)
-    late = await world.service.send(sms(), CALLER)
+    late = await world.send(sms(), CALLER)
     # then the same provider token and first-sent time are used again, and ACS dedupes
     assert late.status == 201
     message = world.sms.calls[-1]
@@ -166,8 +174,8 @@ async def test_crashed_holder_is_taken_over_only_after_its_lease(world: World) -
 
 async def test_provider_refusal_is_stored_and_replayed(world: World) -> None:
     world.sms.script = [ProviderRejected("invalid recipient")]
-    first = await world.service.send(sms(), CALLER)
-    again = await world.service.send(sms(), CALLER)
+    first = await world.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
     assert first.status == 422
     assert problem(first.body)["code"] == "recipient_rejected"
     assert again.status == 422
@@ -180,7 +188,7 @@ async def test_provider_refusal_is_stored_and_replayed(world: World) -> None:
 
 async def test_transient_failures_are_retried_with_the_same_token(world: World) -> None:
     world.sms.script = [ProviderUnavailable("503"), ProviderUnavailable("429", retry_after=1.0)]
-    answer = await world.service.send(sms(), CALLER)
+    answer = await world.send(sms(), CALLER)
     assert answer.status == 201
     assert len(world.sms.calls) == 3
     assert len({(m.token, m.first_sent_at) for m in world.sms.calls}) == 1
@@ -190,7 +198,7 @@ async def test_transient_failures_are_retried_with_the_same_token(world: World) 
 
 async def test_provider_down_for_the_whole_budget_answers_503_then_a_retry_takes_over(world: World) -> None:
     world.sms.script = [ProviderUnavailable("503")] * 100
-    first = await world.service.send(sms(), CALLER)
+    first = await world.send(sms(), CALLER)
     assert first.status == 503
     assert problem(first.body)["code"] == "provider_unavailable"
     assert first.headers["Retry-After"] == "1"
@@ -199,7 +207,7 @@ async def test_provider_down_for_the_whole_budget_answers_503_then_a_retry_takes
     assert record.state is OrderState.RETRYABLE
     # when the provider is back, the very next request takes over (no lease to wait for)
     world.sms.script = []
-    again = await world.service.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
     assert again.status == 201
     assert "Idempotent-Replayed" not in again.headers
     assert len(world.sms.sent) == 1
@@ -207,7 +215,7 @@ async def test_provider_down_for_the_whole_budget_answers_503_then_a_retry_takes
 
 async def test_retry_after_beyond_the_budget_is_not_waited_for(world: World) -> None:
     world.sms.script = [ProviderUnavailable("429", retry_after=30.0)]
-    answer = await world.service.send(sms(), CALLER)
+    answer = await world.send(sms(), CALLER)
     assert answer.status == 503
     assert answer.headers["Retry-After"] == "30"
     assert world.clock.slept == []
@@ -215,8 +223,8 @@ async def test_retry_after_beyond_the_budget_is_not_waited_for(world: World) -> 
 
 async def test_outcome_unknown_is_stored_and_never_sent_again(world: World) -> None:
     world.sms.script = [ProviderOutcomeUnknown("repeat refused")]
-    first = await world.service.send(sms(), CALLER)
-    again = await world.service.send(sms(), CALLER)
+    first = await world.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
     assert first.status == 502
     assert problem(first.body)["code"] == "outcome_unknown"
     assert again.status == 502 and again.body == first.body
@@ -225,7 +233,7 @@ async def test_outcome_unknown_is_stored_and_never_sent_again(world: World) -> N
 
 async def test_storage_down_answers_503_and_sends_nothing(world: World) -> None:
     world.store.available = False
-    answer = await world.service.send(sms(), CALLER)
+    answer = await world.send(sms(), CALLER)
     assert answer.status == 503
     assert problem(answer.body)["code"] == "storage_unavailable"
     assert world.sms.calls == []
@@ -241,14 +249,14 @@ async def test_storage_slower_than_the_budget_is_not_blamed_on_the_provider(worl
 
     world.store.claim = slow_claim  # type: ignore[method-assign]
     # when
-    answer = await world.service.send(sms(), CALLER)
+    answer = await world.send(sms(), CALLER)
     # then the provider was never asked, and the answer says why
     assert world.sms.calls == []
     assert (answer.status, problem(answer.body)["code"]) == (503, "storage_unavailable")
     assert answer.headers["Retry-After"] == "1"
     # and the key is retryable at once
     world.store.claim = real_claim  # type: ignore[method-assign]
-    again = await world.service.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
     assert again.status == 201
     assert len(world.sms.sent) == 1
 
@@ -267,7 +275,7 @@ async def test_a_hanging_final_write_does_not_hold_the_caller_past_the_lease(wor
     world.store.update = hang  # type: ignore[method-assign]
     # when
     started = asyncio.get_running_loop().time()
-    answer = await world.service.send(sms(), CALLER)
+    answer = await world.send(sms(), CALLER)
     # then one short try (not three SDK read timeouts), and the provider's truth
     assert asyncio.get_running_loop().time() - started < 2.0
     assert answer.status == 201
@@ -277,17 +285,17 @@ async def test_a_hanging_final_write_does_not_hold_the_caller_past_the_lease(wor
 async def test_ttl_runs_out_while_provider_is_down_then_410_is_stored(world: World) -> None:
     # given: a 60 s time-to-live and a provider that stays down
     world.sms.script = [ProviderUnavailable("503")] * 1000
-    first = await world.service.send(sms(ttl_seconds=60), CALLER)
+    first = await world.send(sms(ttl_seconds=60), CALLER)
     assert first.status == 503
     # when the caller retries after the deadline
     world.clock.advance(61)
     calls_before = len(world.sms.calls)
-    late = await world.service.send(sms(ttl_seconds=60), CALLER)
+    late = await world.send(sms(ttl_seconds=60), CALLER)
     # then nothing is handed over and the answer is stored
     assert late.status == 410
     assert problem(late.body)["code"] == "ttl_expired"
     assert len(world.sms.calls) == calls_before
-    replayed = await world.service.send(sms(ttl_seconds=60), CALLER)
+    replayed = await world.send(sms(ttl_seconds=60), CALLER)
     assert replayed.status == 410 and replayed.body == late.body
     record = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]
     assert record.status is RecipientStatus.SMS_FAILED_TTL
@@ -303,12 +311,12 @@ async def test_no_hand_off_starts_in_the_last_moments_before_the_deadline(world:
         raise ProviderUnavailable("503")
 
     world.sms.script = [unavailable] * 1000
-    first = await world.service.send(sms(ttl_seconds=60), CALLER)
+    first = await world.send(sms(ttl_seconds=60), CALLER)
     deadline = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")].deadline
     assert first.status == 503 and deadline is not None
     world.clock.current = deadline - timedelta(seconds=0.2005)  # then backoff 0.2 s -> 0.5 ms left
     # when
-    late = await world.service.send(sms(ttl_seconds=60), CALLER)
+    late = await world.send(sms(ttl_seconds=60), CALLER)
     # then no attempt started closer to the deadline than the hand-off margin, and the answer is final
     assert max(started_at) <= deadline - timedelta(seconds=0.05)
     assert (late.status, problem(late.body)["code"]) == (410, "ttl_expired")
@@ -317,10 +325,10 @@ async def test_no_hand_off_starts_in_the_last_moments_before_the_deadline(world:
 async def test_retry_never_gets_a_fresh_window(world: World) -> None:
     world.sms.script = [ProviderUnavailable("503")] * 1000
     first_receipt = world.clock.now()
-    await world.service.send(sms(ttl_seconds=600), CALLER)
+    await world.send(sms(ttl_seconds=600), CALLER)
     world.clock.advance(300)
     world.sms.script = []
-    answer = await world.service.send(sms(ttl_seconds=600), CALLER)
+    answer = await world.send(sms(ttl_seconds=600), CALLER)
     assert answer.status == 201
     # the deadline is 600 s from the first receipt, not from this retry
     elapsed = (world.clock.now() - first_receipt).total_seconds()
@@ -330,9 +338,9 @@ async def test_retry_never_gets_a_fresh_window(world: World) -> None:
 
 async def test_deadline_after_an_attempt_that_may_have_reached_is_outcome_unknown(world: World) -> None:
     world.sms.script = [ProviderUnavailable("no answer", may_have_reached=True)] * 1000
-    await world.service.send(sms(ttl_seconds=60), CALLER)
+    await world.send(sms(ttl_seconds=60), CALLER)
     world.clock.advance(61)
-    answer = await world.service.send(sms(ttl_seconds=60), CALLER)
+    answer = await world.send(sms(ttl_seconds=60), CALLER)
     assert answer.status == 502
     assert problem(answer.body)["code"] == "outcome_unknown"
 
@@ -340,10 +348,10 @@ async def test_deadline_after_an_attempt_that_may_have_reached_is_outcome_unknow
 async def test_internal_retries_stop_at_the_deadline(world: World) -> None:
     # given: a key taken over 2 s before its deadline, provider failing with backoff
     world.sms.script = [ProviderUnavailable("503")] * 1000
-    await world.service.send(sms(ttl_seconds=60), CALLER)
+    await world.send(sms(ttl_seconds=60), CALLER)
     world.clock.advance(58 - 8)
     before = world.clock.now()
-    await world.service.send(sms(ttl_seconds=60), CALLER)
+    await world.send(sms(ttl_seconds=60), CALLER)
     deadline = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")].deadline
     assert deadline is not None
     assert world.clock.now() < deadline
@@ -351,12 +359,12 @@ async def test_internal_retries_stop_at_the_deadline(world: World) -> None:
 
 
 async def test_validity_period_is_clamped_to_acs_range(world: World) -> None:
-    await world.service.send(sms(key="long", ttl_seconds=172_800), CALLER)
+    await world.send(sms(key="long", ttl_seconds=172_800), CALLER)
     assert world.sms.sent[-1].validity_seconds == 43_200
 
 
 async def test_audit_entry_holds_digest_and_length_never_the_body(world: World) -> None:
-    await world.service.send(sms(), CALLER)
+    await world.send(sms(), CALLER)
     (entry,) = world.store.audits[shipment_id_for("caller-a", Channel.SMS, "login-1")]
     assert entry.body_length == len(BODY)
     assert len(entry.body_sha256) == 64
@@ -369,15 +377,21 @@ async def test_audit_entry_holds_digest_and_length_never_the_body(world: World) 
 
 
 async def test_shipment_is_visible_to_its_caller_only(world: World) -> None:
-    created = json.loads((await world.service.send(sms(), CALLER)).body)
+    created = json.loads((await world.send(sms(), CALLER)).body)
     shipment_id = created["notification"]["shipmentId"]
-    own = await world.service.get_shipment("caller-a", shipment_id, "t")
+    own = await world.get_shipment("caller-a", shipment_id, "t")
     body = json.loads(own.body)
     assert body["status"] == "Order_Completed"
     assert body["type"] == "Instant"
     assert body["recipients"] == [
-        {"type": "SMS", "destination": "+4799999999", "status": "SMS_Accepted", "lastUpdate": body["lastUpdate"]}
+        {
+            "type": "SMS",
+            "destination": "+4799999999",
+            "status": "SMS_Accepted",
+            "lastUpdate": wire_time(world.clock.now()),
+        }
     ]
+    assert body["lastUpdate"] == "2026-11-26T10:00:00.000Z"  # the fake clock's time: the final write's
     for caller, sid in (("caller-b", shipment_id), ("caller-a", "not-a-uuid"), ("caller-a", "0" * 32)):
         with pytest.raises(ProblemError) as raised:
             await world.service.get_shipment(caller, sid, "t")
@@ -385,9 +399,9 @@ async def test_shipment_is_visible_to_its_caller_only(world: World) -> None:
 
 
 async def test_warm_replay_costs_one_storage_request(world: World) -> None:
-    first = await world.service.send(sms(), CALLER)
+    first = await world.send(sms(), CALLER)
     before = world.store.requests
-    again = await world.service.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
     assert (again.status, again.body) == (200, first.body)
     assert world.store.requests - before == 1  # the audit entry only
 
@@ -397,12 +411,17 @@ async def test_cold_replay_reads_the_record(world: World) -> None:
     other = build_world()
     other.store, other.clock = world.store, world.clock
     other.service = type(world.service)(
-        store=world.store, sms=world.sms, email=world.email, clock=world.clock, settings=SETTINGS
+        store=world.store,
+        sms=world.sms,
+        email=world.email,
+        clock=world.clock,
+        settings=SETTINGS,
+        renderer=WireRenderer(),
     )
-    first = await other.service.send(sms(), CALLER)
+    first = await other.send(sms(), CALLER)
     # when this worker sees the replay
-    again = await world.service.send(sms(), CALLER)
-    mismatch = await world.service.send(sms(body="changed"), CALLER)
+    again = await world.send(sms(), CALLER)
+    mismatch = await world.send(sms(body="changed"), CALLER)
     # then
     assert (again.status, again.body) == (200, first.body)
     assert mismatch.status == 422
@@ -412,12 +431,12 @@ async def test_cold_replay_reads_the_record(world: World) -> None:
 async def test_holder_that_lost_its_lease_answers_with_the_winners_outcome(world: World) -> None:
     # given: a slow holder whose lease runs out while the provider call is still going
     world.sms.delay = 0.05
-    slow = asyncio.create_task(world.service.send(sms(), CALLER))
+    slow = asyncio.create_task(world.send(sms(), CALLER))
     await asyncio.sleep(0.01)
     world.clock.advance(SETTINGS.lease_seconds + 1)
     # when another request takes over and finishes first
     world.sms.delay = 0.0
-    winner = await world.service.send(sms(), CALLER)
+    winner = await world.send(sms(), CALLER)
     loser = await slow
     # then the slow holder does not overwrite; it answers with the stored outcome
     assert winner.status == 201
@@ -435,9 +454,9 @@ async def test_with_a_digest_key_nothing_stored_is_a_plain_sha256() -> None:
 
     key = b"k" * 32
     world = build_world(with_(SETTINGS, digest_key=key))
-    first = await world.service.send(sms(), CALLER)
-    again = await world.service.send(sms(), CALLER)
-    changed = await world.service.send(sms(body="Another code"), CALLER)
+    first = await world.send(sms(), CALLER)
+    again = await world.send(sms(), CALLER)
+    changed = await world.send(sms(body="Another code"), CALLER)
     assert (first.status, again.status, changed.status) == (201, 200, 422)
     assert json.loads(changed.body)["fields"] == ["recipientSms.smsSettings.body"]
     shipment_id = shipment_id_for("caller-a", Channel.SMS, "login-1")

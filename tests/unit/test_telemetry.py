@@ -23,10 +23,13 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from instant import bootstrap, telemetry
+from instant import bootstrap, observability
 from instant.config import Settings
-from instant.errors import ProviderRejected, ProviderUnavailable
-from instant.service import InstantService
+from instant.domain.digests import correlation_digest
+from instant.domain.errors import ProviderRejected, ProviderUnavailable
+from instant.observability import logs
+from instant.observability import spans as tracing
+from instant.service.instant_service import InstantService
 from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
 from tests.unit.conftest import SETTINGS
 
@@ -62,9 +65,9 @@ def exporter() -> Iterator[InMemorySpanExporter]:
     provider = TracerProvider()
     exporter = InMemorySpanExporter()
     provider.add_span_processor(SimpleSpanProcessor(exporter))
-    telemetry.use_tracer_provider(provider)
+    tracing.use_tracer_provider(provider)
     yield exporter
-    telemetry.use_tracer_provider(None)
+    tracing.use_tracer_provider(None)
     provider.shutdown()
 
 
@@ -178,23 +181,23 @@ async def test_a_new_sms_has_request_claim_provider_and_state_update_spans(
 
     # and: the request span carries caller, channel, outcome code, status and replay
     assert attrs(request) == {
-        telemetry.OPERATION: "send",
-        telemetry.CHANNEL: "sms",
-        telemetry.CALLER: "caller-a",
-        telemetry.OUTCOME_CODE: "created",
-        telemetry.HTTP_STATUS: 201,
-        telemetry.REPLAY: False,
+        tracing.OPERATION: "send",
+        tracing.CHANNEL: "sms",
+        tracing.CALLER: "caller-a",
+        tracing.OUTCOME_CODE: "created",
+        tracing.HTTP_STATUS: 201,
+        tracing.REPLAY: False,
     }
     # and: the key and the recipient appear only as digests
-    assert attrs(claim)[telemetry.KEY_DIGEST] == telemetry.digest(KEY)
-    assert attrs(claim)[telemetry.RECIPIENT_DIGEST] == telemetry.digest(PHONE)
-    assert attrs(provider)[telemetry.RECIPIENT_DIGEST] == telemetry.digest(PHONE)
-    assert len(telemetry.digest(PHONE)) == 16
-    assert attrs(claim)[telemetry.RESULT] == "claimed"
-    assert attrs(provider)[telemetry.RESULT] == "accepted"
-    assert attrs(update)[telemetry.RESULT] == "updated"
-    assert attrs(update)[telemetry.STATE] == "completed"
-    assert attrs(update)[telemetry.AUDIT_OUTCOME] == "created"
+    assert attrs(claim)[tracing.KEY_DIGEST] == correlation_digest(KEY)
+    assert attrs(claim)[tracing.RECIPIENT_DIGEST] == correlation_digest(PHONE)
+    assert attrs(provider)[tracing.RECIPIENT_DIGEST] == correlation_digest(PHONE)
+    assert len(correlation_digest(PHONE)) == 16
+    assert attrs(claim)[tracing.RESULT] == "claimed"
+    assert attrs(provider)[tracing.RESULT] == "accepted"
+    assert attrs(update)[tracing.RESULT] == "updated"
+    assert attrs(update)[tracing.STATE] == "completed"
+    assert attrs(update)[tracing.AUDIT_OUTCOME] == "created"
     assert_nothing_secret(every_recorded_value(spans))
 
 
@@ -207,11 +210,11 @@ async def test_a_replay_is_marked_on_the_request_span(app: Installed, exporter: 
     assert response.status_code == 200
     spans = exporter.get_finished_spans()
     request = one(spans, "instant.request")
-    assert attrs(request)[telemetry.REPLAY] is True
-    assert attrs(request)[telemetry.OUTCOME_CODE] == "created"
-    assert attrs(request)[telemetry.HTTP_STATUS] == 200
+    assert attrs(request)[tracing.REPLAY] is True
+    assert attrs(request)[tracing.OUTCOME_CODE] == "created"
+    assert attrs(request)[tracing.HTTP_STATUS] == 200
     assert by_name(spans, "instant.provider.sms.send") == []  # nothing sent again
-    assert attrs(one(spans, "instant.audit.append"))[telemetry.REPLAY] is True
+    assert attrs(one(spans, "instant.audit.append"))[tracing.REPLAY] is True
     assert_nothing_secret(every_recorded_value(spans))
 
 
@@ -225,7 +228,7 @@ async def test_a_concurrent_claim_is_an_outcome_not_an_error(app: Installed, exp
     await task
     assert second.status_code == 409
     claims = by_name(exporter.get_finished_spans(), "instant.claim")
-    lost = [c for c in claims if attrs(c)[telemetry.RESULT] == "existing"]
+    lost = [c for c in claims if attrs(c)[tracing.RESULT] == "existing"]
     assert len(lost) == 1
     assert lost[0].status.status_code is StatusCode.UNSET
 
@@ -238,11 +241,11 @@ async def test_a_rejected_sms_records_the_outcome_and_the_error_type_only(
     assert response.status_code == 422
     spans = exporter.get_finished_spans()
     provider = one(spans, "instant.provider.sms.send")
-    assert attrs(provider)[telemetry.RESULT] == "rejected"
-    assert attrs(provider)[telemetry.ERROR_TYPE] == "ProviderRejected"
+    assert attrs(provider)[tracing.RESULT] == "rejected"
+    assert attrs(provider)[tracing.ERROR_TYPE] == "ProviderRejected"
     assert provider.status.status_code is StatusCode.ERROR
     assert provider.events == ()  # no exception event: its message quotes the provider
-    assert attrs(one(spans, "instant.request"))[telemetry.OUTCOME_CODE] == "recipient_rejected"
+    assert attrs(one(spans, "instant.request"))[tracing.OUTCOME_CODE] == "recipient_rejected"
     assert_nothing_secret(every_recorded_value(spans))
 
 
@@ -255,9 +258,9 @@ async def test_an_unavailable_provider_marks_the_request_as_failed(
     spans = exporter.get_finished_spans()
     attempts = by_name(spans, "instant.provider.sms.send")
     assert len(attempts) > 1  # one span per attempt
-    assert all(attrs(a)[telemetry.MAY_HAVE_REACHED] is True for a in attempts)
+    assert all(attrs(a)[tracing.MAY_HAVE_REACHED] is True for a in attempts)
     request = one(spans, "instant.request")
-    assert attrs(request)[telemetry.OUTCOME_CODE] == "provider_unavailable"
+    assert attrs(request)[tracing.OUTCOME_CODE] == "provider_unavailable"
     assert request.status.status_code is StatusCode.ERROR
     assert_nothing_secret(every_recorded_value(spans))
 
@@ -267,9 +270,9 @@ async def test_an_email_has_its_provider_span(app: Installed, exporter: InMemory
     assert response.status_code == 201
     spans = exporter.get_finished_spans()
     provider = one(spans, "instant.provider.email.send")
-    assert attrs(provider)[telemetry.CHANNEL] == "email"
-    assert attrs(provider)[telemetry.RECIPIENT_DIGEST] == telemetry.digest(EMAIL)
-    assert attrs(one(spans, "instant.request"))[telemetry.CHANNEL] == "email"
+    assert attrs(provider)[tracing.CHANNEL] == "email"
+    assert attrs(provider)[tracing.RECIPIENT_DIGEST] == correlation_digest(EMAIL)
+    assert attrs(one(spans, "instant.request"))[tracing.CHANNEL] == "email"
     assert one(spans, "instant.claim") and one(spans, "instant.state_update")
     assert_nothing_secret(every_recorded_value(spans))
 
@@ -309,16 +312,16 @@ async def test_the_shipment_read_and_the_purge_are_traced(app: Installed, export
     assert (await handler("shipment")(read)).status_code == 200
     await app.service.purge_expired()
     spans = exporter.get_finished_spans()
-    assert attrs(one(spans, "instant.request"))[telemetry.OPERATION] == "get_shipment"
-    assert attrs(one(spans, "instant.store.get"))[telemetry.RESULT] == "found"
-    assert attrs(one(spans, "instant.purge.orders"))[telemetry.DELETED] == 0
+    assert attrs(one(spans, "instant.request"))[tracing.OPERATION] == "get_shipment"
+    assert attrs(one(spans, "instant.store.get"))[tracing.RESULT] == "found"
+    assert attrs(one(spans, "instant.purge.orders"))[tracing.DELETED] == 0
     # the GET answer's body holds the phone number: it is in no span
     assert_nothing_secret(every_recorded_value(spans))
 
 
 async def test_without_a_configured_sdk_nothing_is_recorded(app: Installed) -> None:
     # The global provider is the API's proxy (no SDK configured in this process): spans are no-ops.
-    span = telemetry.tracer().start_span("probe")
+    span = tracing.tracer().start_span("probe")
     assert not span.is_recording()
     span.end()
     response = await handler("instant_sms")(sms_request())
@@ -329,15 +332,17 @@ async def test_without_a_configured_sdk_nothing_is_recorded(app: Installed) -> N
 
 
 def test_the_json_formatter_writes_extra_fields_and_redacts_sensitive_ones() -> None:
-    record = logging.LogRecord("instant.service", logging.WARNING, __file__, 1, "claim failed: %s", ("x",), None)
+    record = logging.LogRecord(
+        "instant.service.instant_service", logging.WARNING, __file__, 1, "claim failed: %s", ("x",), None
+    )
     record.shipment_id = "5b1c"
     record.recipient = PHONE
     record.body = BODY
-    line = telemetry.JsonFormatter().format(record)
+    line = logs.JsonFormatter().format(record)
     entry = json.loads(line)
     assert entry["message"] == "claim failed: x"
     assert entry["level"] == "WARNING"
-    assert entry["logger"] == "instant.service"
+    assert entry["logger"] == "instant.service.instant_service"
     assert entry["shipment_id"] == "5b1c"
     assert entry["recipient"] == entry["body"] == "[redacted]"
     assert "\n" not in line
@@ -350,9 +355,9 @@ def test_configure_logging_formats_plain_console_handlers_only() -> None:
     root.addHandler(console)
     root.addHandler(file_like)
     try:
-        telemetry.configure_logging()
-        assert isinstance(console.formatter, telemetry.JsonFormatter)
-        assert not isinstance(file_like.formatter, telemetry.JsonFormatter)
+        logs.configure_logging()
+        assert isinstance(console.formatter, logs.JsonFormatter)
+        assert not isinstance(file_like.formatter, logs.JsonFormatter)
     finally:
         root.removeHandler(console)
         root.removeHandler(file_like)
@@ -364,7 +369,7 @@ def log_lines() -> Iterator[io.StringIO]:
     """Everything the app logs, formatted as the local console gets it."""
     stream = io.StringIO()
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(telemetry.JsonFormatter())
+    handler.setFormatter(logs.JsonFormatter())
     logger = logging.getLogger("instant")
     previous = logger.level
     logger.addHandler(handler)
@@ -426,15 +431,15 @@ def fake_distro(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     module = types.ModuleType("azure.monitor.opentelemetry")
     module.configure_azure_monitor = lambda **kwargs: calls.append(kwargs)  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "azure.monitor.opentelemetry", module)
-    monkeypatch.setattr(telemetry, "_configured", False)
+    monkeypatch.setattr(observability, "_configured", False)
     return calls
 
 
 def test_the_connection_string_configures_azure_monitor_once(fake_distro: list[dict[str, Any]]) -> None:
     connection_string = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x"
     config = settings(applicationinsights_connection_string=connection_string)
-    telemetry.configure(config)
-    telemetry.configure(config)
+    observability.configure(config)
+    observability.configure(config)
     assert fake_distro == [{"connection_string": connection_string, "logger_name": "instant"}]
 
 
@@ -442,7 +447,7 @@ def test_the_connection_string_configures_azure_monitor_once(fake_distro: list[d
 def test_without_a_connection_string_azure_monitor_is_not_configured(
     fake_distro: list[dict[str, Any]], value: str | None
 ) -> None:
-    telemetry.configure(settings(applicationinsights_connection_string=value))
+    observability.configure(settings(applicationinsights_connection_string=value))
     assert fake_distro == []
 
 
@@ -453,7 +458,7 @@ def test_importing_the_app_without_a_connection_string_never_imports_azure_monit
         "import sys, function_app\n"
         "loaded = sorted(m for m in sys.modules if m.startswith(('azure.monitor', 'opentelemetry.sdk')))\n"
         "assert not loaded, loaded\n"
-        "assert 'instant.telemetry' in sys.modules\n"
+        "assert 'instant.observability' in sys.modules\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60, check=False

@@ -1,6 +1,5 @@
-"""HTTP routes: parse -> service -> response. The only azure.functions importer besides
-function_app.py. No business rule lives here: only the wire (size, media type, JSON,
-caller header) and the mapping of answers and problems to responses.
+"""HTTP routes: parse -> service -> response. No business rule lives here: only the wire (size,
+media type, JSON, caller header) and the mapping of answers and raised problems to responses.
 """
 
 from __future__ import annotations
@@ -16,18 +15,20 @@ from typing import Any, NoReturn
 import azure.functions as func
 from pydantic import BaseModel, ValidationError
 
-from instant import answers, bootstrap, telemetry
-from instant.answers import Answer
+from instant import bootstrap
 from instant.config import CALLER_ID_PATTERN
-from instant.errors import ProblemCode, ProblemError
-from instant.idempotency import Channel
-from instant.openapi import openapi_document
-from instant.orders import EmailOrder, Order, SmsOrder
-from instant.ports import EmailContentType
-from instant.schemas import InstantEmailRequest, InstantSmsRequest, validation_errors
-from instant.service import RequestInfo
+from instant.domain.answer import Answer
+from instant.domain.errors import ProblemCode, ProblemError
+from instant.domain.orders import EmailOrder, Order, SmsOrder
+from instant.domain.ports import EmailContentType
+from instant.domain.records import Channel
+from instant.entrypoints import answers
+from instant.entrypoints.openapi import openapi_document
+from instant.entrypoints.schemas import InstantEmailRequest, InstantSmsRequest, validation_errors
+from instant.observability import spans
+from instant.service.instant_service import RequestInfo
 
-log = logging.getLogger("instant.http")
+log = logging.getLogger("instant.entrypoints.http")
 
 MAX_BODY_BYTES = 1024 * 1024
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
@@ -71,14 +72,14 @@ async def _handle(
     operation: str,
     channel: Channel | None = None,
 ) -> func.HttpResponse:
-    # The request's span (instant/telemetry.py): caller, channel, outcome code, replay. The
+    # The request's span (instant/observability/spans.py): caller, channel, outcome code, replay. The
     # claim, provider and state-update spans below it come from the traced ports.
-    with telemetry.request_span(operation, channel.value if channel else None, req.headers) as span:
+    with spans.request_span(operation, channel.value if channel else None, req.headers) as span:
         try:
             caller = _caller(req)
-            telemetry.set_caller(span, caller)
+            spans.set_caller(span, caller)
             # The audit's trace id is the trace's when one is recorded, so the two can be joined.
-            info = RequestInfo(caller=caller, trace_id=telemetry.trace_id_of(span) or _trace_id(req))
+            info = RequestInfo(caller=caller, trace_id=spans.trace_id_of(span) or _trace_id(req))
             answer = await work(info)
         except ProblemError as problem:
             answer = answers.problem_answer(problem)
@@ -93,7 +94,7 @@ async def _handle(
             answer = answers.problem_answer(
                 ProblemError(ProblemCode.INTERNAL_ERROR, "An unexpected error occurred; it has been logged.")
             )
-        telemetry.record_answer(span, answer)
+        spans.record_answer(span, answer)
         return _response(answer)
 
 

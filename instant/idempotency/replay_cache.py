@@ -12,16 +12,19 @@ from __future__ import annotations
 from collections import OrderedDict
 from datetime import datetime, timedelta
 
-from instant.idempotency import OrderRecord, OrderState
+from instant.domain.records import OrderRecord, OrderState
 
 
 class ReplayCache:
+    """This worker's completed orders, most recently used last."""
+
     def __init__(self, *, capacity: int, retention: timedelta) -> None:
         self._capacity = capacity
         self._retention = retention
         self._entries: OrderedDict[str, OrderRecord] = OrderedDict()
 
     def get(self, shipment_id: str, now: datetime) -> OrderRecord | None:
+        """The completed order, unless it is unknown or past its retention."""
         record = self._entries.get(shipment_id)
         if record is None:
             return None
@@ -32,6 +35,7 @@ class ReplayCache:
         return record
 
     def remember(self, record: OrderRecord) -> None:
+        """Keep a completed order (anything else is ignored)."""
         if self._capacity <= 0 or record.state is not OrderState.COMPLETED or record.answer is None:
             return
         self._entries[record.shipment_id] = record

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from instant.digests import PLAIN, Digester
-from instant.idempotency import Channel, Fingerprint
-from instant.ports import EmailContentType
+from instant.domain.digests import PLAIN, Digester
+from instant.domain.fingerprint import Fingerprint
+from instant.domain.ports import EmailContentType
+from instant.domain.records import Channel
 
 
 @dataclass(frozen=True)
 class SmsOrder:
+    """A validated SMS request."""
+
     idempotency_id: str
     senders_reference: str | None
     phone_number: str  # E.164
@@ -22,9 +25,11 @@ class SmsOrder:
 
     @property
     def recipient(self) -> str:
+        """The phone number, E.164."""
         return self.phone_number
 
     def fingerprint(self, digester: Digester = PLAIN) -> Fingerprint:
+        """The fingerprint of the normalised request."""
         # Paths are the request's JSON paths, so a mismatch can name the fields that differ.
         return Fingerprint.of(
             {
@@ -40,6 +45,8 @@ class SmsOrder:
 
 @dataclass(frozen=True)
 class EmailOrder:
+    """A validated email request."""
+
     idempotency_id: str
     senders_reference: str | None
     email_address: str  # normalised
@@ -52,9 +59,11 @@ class EmailOrder:
 
     @property
     def recipient(self) -> str:
+        """The normalised email address."""
         return self.email_address
 
     def fingerprint(self, digester: Digester = PLAIN) -> Fingerprint:
+        """The fingerprint of the normalised request."""
         return Fingerprint.of(
             {
                 "sendersReference": self.senders_reference,
@@ -69,8 +78,3 @@ class EmailOrder:
 
 
 Order = SmsOrder | EmailOrder
-
-
-def body_digest(body: str, digester: Digester = PLAIN) -> tuple[str, int]:
-    """Digest and length (characters) of a message body: what the audit keeps instead of it."""
-    return digester.text(body), len(body)

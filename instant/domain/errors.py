@@ -14,6 +14,11 @@
 Adapters translate SDK exceptions into this tree at their boundary (``raise ... from exc``);
 no ``azure.core`` exception crosses into the service. The service turns Provider/Store errors
 into ProblemErrors, and ``PROBLEMS`` is the single table from problem code to HTTP status.
+
+One error style: a refusal that is not stored (400, 403, 404, 409, 422 key reused, 503) is
+*raised* as a ProblemError wherever it is found, and the edge (instant/entrypoints/http.py)
+turns it into the answer. What the service *returns* is an answer whose bytes are fixed: a
+201, a stored problem (410, 422 recipient_rejected, 502), their replays, a shipment.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from instant.idempotency import OrderRecord
+    from instant.domain.records import OrderRecord
 
 
 class ProblemCode(StrEnum):
+    """The stable, machine-readable ``code`` of every problem answer (docs/api.md, "Errors")."""
+
     VALIDATION_FAILED = "validation_failed"
     MALFORMED_JSON = "malformed_json"
     CALLER_MISSING = "caller_missing"
@@ -45,12 +52,14 @@ class ProblemCode(StrEnum):
 
 @dataclass(frozen=True)
 class ProblemKind:
+    """A problem code's HTTP status, title, and whether it is stored and replayed."""
+
     status: int
     title: str
     stored: bool  # kept on the order and replayed byte-for-byte to later requests with the key
 
 
-# The contract's error table (instant-api.md, "Errors"), in one place.
+# The contract's error table (docs/api.md, "Errors"), in one place.
 PROBLEMS: dict[ProblemCode, ProblemKind] = {
     ProblemCode.VALIDATION_FAILED: ProblemKind(400, "The request is not valid", stored=False),
     ProblemCode.MALFORMED_JSON: ProblemKind(400, "The body is not a JSON object", stored=False),
@@ -92,6 +101,7 @@ class ProblemError(Exception):
 
     @property
     def kind(self) -> ProblemKind:
+        """The code's row of ``PROBLEMS``."""
         return PROBLEMS[self.code]
 
 
@@ -125,6 +135,8 @@ class StoreError(Exception):
 
 
 class KeyAlreadyClaimed(StoreError):
+    """The conditional insert lost: another request created the record first."""
+
     def __init__(self, existing: OrderRecord) -> None:
         super().__init__(f"order {existing.shipment_id} already exists")
         self.existing = existing
@@ -136,3 +148,24 @@ class RecordChanged(StoreError):
 
 class StorageUnavailable(StoreError):
     """Table Storage failed or timed out."""
+
+
+def in_progress() -> ProblemError:
+    """409: another request holds the key right now."""
+    return ProblemError(
+        ProblemCode.REQUEST_IN_PROGRESS,
+        "A request with this idempotencyId is being processed; retry shortly.",
+        retry_after=1,
+    )
+
+
+def storage_unavailable() -> ProblemError:
+    """503: Table Storage failed before anything was sent."""
+    return ProblemError(
+        ProblemCode.STORAGE_UNAVAILABLE, "Storage is unavailable; nothing was sent. Retry later.", retry_after=1
+    )
+
+
+def not_found() -> ProblemError:
+    """404: no shipment with this id for this caller."""
+    return ProblemError(ProblemCode.NOT_FOUND, "No shipment with this id.")

@@ -1,9 +1,9 @@
-"""Retention: a timer-triggered purge (instant-api.md, "Idempotency" and "Audit").
+"""Retention: a timer-triggered purge (docs/api.md, "Retention" and "Audit").
 
 Order records are kept IDEMPOTENCY_RETENTION_HOURS after their first receipt, audit entries
 AUDIT_RETENTION_DAYS; Table Storage has no TTL, so this function deletes what is older, in
-bounded runs (InstantService.purge_expired, ServiceSettings.purge_limit). A thin trigger like
-instant/http.py: the rule lives in the service, the deletes in the store.
+bounded runs (instant/service/retention.py). A thin trigger like the HTTP routes: the rule lives
+in the service, the deletes in the store.
 
 Two runs at once (a slow run overlapping the next, or two instances) are harmless: a delete
 that finds its row gone counts as done, and an order record is deleted only with an ETag match,
@@ -18,7 +18,7 @@ import azure.functions as func
 
 from instant import bootstrap
 
-log = logging.getLogger("instant.retention")
+log = logging.getLogger("instant.entrypoints.retention_timer")
 
 # NCRONTAB with seconds: hourly at minute 17 (off the top of the hour, when scheduled jobs
 # crowd). A record therefore lives at most retention + 1 h; never less than retention.
@@ -29,6 +29,7 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
 
 @blueprint.timer_trigger(schedule=PURGE_SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)
 async def purge_expired(timer: func.TimerRequest) -> None:
+    """The hourly retention run."""
     if timer.past_due:
         log.info("retention purge is past due; running now")
     service = await bootstrap.service()

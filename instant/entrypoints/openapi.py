@@ -9,8 +9,8 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from instant.errors import PROBLEMS, ProblemCode
-from instant.schemas import (
+from instant.domain.errors import PROBLEMS, ProblemCode
+from instant.entrypoints.schemas import (
     Health,
     InstantEmailRequest,
     InstantOrderCreated,
@@ -42,7 +42,7 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": _REF.format(model=model.__name__)}
 
 
-# Problems answered with Retry-After (instant-api.md, "Errors": 409 and both 503s).
+# Problems answered with Retry-After (docs/api.md, "Errors": 409 and both 503s).
 _RETRY_AFTER_CODES = frozenset(
     {ProblemCode.REQUEST_IN_PROGRESS, ProblemCode.PROVIDER_UNAVAILABLE, ProblemCode.STORAGE_UNAVAILABLE}
 )

@@ -22,7 +22,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from instant.addresses import normalise_email_address, normalise_phone_number, validate_sms_sender
+from instant.domain.addresses import normalise_email_address, normalise_phone_number, validate_sms_sender
 
 SMS_BODY_MAX_CHARS = 2048  # the ACS limit (SendMessageRequest.message maxLength)
 EMAIL_BODY_MAX_BYTES = 512 * 1024

@@ -1,4 +1,4 @@
-"""Rules for phone numbers, SMS sender ids and email addresses (instant-api.md, field tables).
+"""Rules for phone numbers, SMS sender ids and email addresses (docs/api.md, the POST field tables).
 
 Pure functions that return the normalised form or raise ValueError with a message meant for
 the caller; used by the wire schemas and by the settings.

@@ -1,40 +1,34 @@
 """The seams between the service and the outside world. No SDK type appears here.
 
-Adapters (instant/adapters) implement these; fakes for unit tests live in tests/fakes.py and
-are kept honest by the contract suite in tests/contract.
+Adapters (instant/adapters) implement the store and the gateways; the edge
+(instant/entrypoints/answers.py) implements the renderer. Fakes for unit tests live in
+tests/fakes.py and are kept honest by the contract suite in tests/contract.
+
+Every provider call takes the request's ``Deadline`` as it is: the adapter turns it into the
+SDK's own form at its boundary, and nothing in between converts it.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from instant.idempotency import AuditEntry, OrderRecord
+from instant.domain.answer import Answer
+from instant.domain.records import AuditEntry, OrderRecord, StoredAnswer
 
-
-class Clock(Protocol):
-    def now(self) -> datetime:
-        """Aware UTC time."""
-        ...
-
-    async def sleep(self, seconds: float) -> None: ...
-
-
-class SystemClock:
-    def now(self) -> datetime:
-        return datetime.now(UTC)
-
-    async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(seconds)
+if TYPE_CHECKING:
+    from instant.domain.deadline import Deadline
+    from instant.domain.errors import ProblemError
 
 
 class Closeable(Protocol):
     """Something the service owns and closes on shutdown (e.g. the credential its adapters share)."""
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release it."""
+        ...
 
 
 def purge_cutoff(moment: datetime) -> datetime:
@@ -45,6 +39,8 @@ def purge_cutoff(moment: datetime) -> datetime:
 
 
 class OrderStore(Protocol):
+    """Orders and their audit entries (Table Storage in Azure, a dict in unit tests)."""
+
     async def claim(self, record: OrderRecord) -> OrderRecord:
         """Insert the record only if its key is new; return it with its ETag.
 
@@ -52,7 +48,9 @@ class OrderStore(Protocol):
         """
         ...
 
-    async def get(self, shipment_id: str) -> OrderRecord | None: ...
+    async def get(self, shipment_id: str) -> OrderRecord | None:
+        """The record with its ETag, or None. Raises StorageUnavailable."""
+        ...
 
     async def update(self, record: OrderRecord, audit: AuditEntry | None) -> OrderRecord:
         """Replace the record if its stored ETag still equals ``record.etag``, and insert the
@@ -88,11 +86,15 @@ class OrderStore(Protocol):
         """
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release the client."""
+        ...
 
 
 @dataclass(frozen=True)
 class SmsMessage:
+    """One SMS as the provider is asked to send it."""
+
     recipient: str  # E.164
     sender: str
     body: str
@@ -103,27 +105,38 @@ class SmsMessage:
 
 @dataclass(frozen=True)
 class SmsReceipt:
+    """The provider took the SMS."""
+
     message_id: str
 
 
 class SmsGateway(Protocol):
-    async def send(self, message: SmsMessage, *, timeout: float) -> SmsReceipt:
-        """Hand one SMS to the provider, retrying transient failures for at most ``timeout`` s.
+    """The SMS provider."""
+
+    async def send(self, message: SmsMessage, *, deadline: Deadline) -> SmsReceipt:
+        """Hand one SMS to the provider in one attempt that ends by ``deadline``. The caller
+        (instant/service/delivery.py) owns retries.
 
         Raises ProviderRejected, ProviderUnavailable or ProviderOutcomeUnknown.
         """
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release the client."""
+        ...
 
 
 class EmailContentType(StrEnum):
+    """How the email body is sent."""
+
     PLAIN = "Plain"
     HTML = "Html"
 
 
 @dataclass(frozen=True)
 class EmailMessage:
+    """One email as the provider is asked to send it."""
+
     recipient: str
     sender: str
     subject: str
@@ -133,6 +146,8 @@ class EmailMessage:
 
 
 class EmailOperationStatus(StrEnum):
+    """ACS's email operation status, reduced to what the service distinguishes."""
+
     RUNNING = "Running"
     SUCCEEDED = "Succeeded"
     FAILED = "Failed"
@@ -140,24 +155,51 @@ class EmailOperationStatus(StrEnum):
 
 @dataclass(frozen=True)
 class EmailReceipt:
+    """The provider took the email; where its operation stands."""
+
     operation_id: str
     status: EmailOperationStatus
 
 
 class EmailGateway(Protocol):
-    async def send(self, message: EmailMessage, *, timeout: float, wait: float) -> EmailReceipt:
-        """Post the email and wait at most ``wait`` s for a terminal status.
+    """The email provider."""
+
+    async def send(self, message: EmailMessage, *, deadline: Deadline, wait: float) -> EmailReceipt:
+        """Post the email in one attempt that ends by ``deadline``, and wait at most ``wait`` s
+        for a terminal status. The caller owns retries.
 
         Raises ProviderRejected (incl. an operation that ended Failed), ProviderUnavailable or
         ProviderOutcomeUnknown.
         """
         ...
 
-    async def status(self, operation_id: str, *, timeout: float) -> EmailReceipt | None:
+    async def status(self, operation_id: str, *, deadline: Deadline) -> EmailReceipt | None:
         """The operation's status (Failed included), or None if the provider does not know it.
 
         Raises ProviderUnavailable when the provider cannot be asked right now.
         """
         ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Release the client."""
+        ...
+
+
+class AnswerRenderer(Protocol):
+    """Turns the service's results into the exact bytes of the wire format (the edge implements it)."""
+
+    def created(self, record: OrderRecord) -> StoredAnswer:
+        """The 201 body of a new order, stored once and replayed byte for byte."""
+        ...
+
+    def problem(self, problem: ProblemError) -> StoredAnswer:
+        """A problem+json body (stored when the problem's kind says so)."""
+        ...
+
+    def shipment(self, record: OrderRecord) -> Answer:
+        """The GET shipment answer."""
+        ...
+
+    def location(self, shipment_id: str) -> str:
+        """The URL path of a shipment (the Location header)."""
+        ...

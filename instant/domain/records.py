@@ -1,41 +1,42 @@
-"""The order record, its states, the fingerprint and the pure rules that move between states.
+"""The order record, its states and ids, the stored answer and the audit entry: plain values.
 
-An order is identified by (caller, channel, idempotencyId). Its life:
+An order is identified by (caller, channel, idempotencyId). Its life (the transitions are pure
+functions in instant/idempotency/transitions.py):
 
     (none) --claim--> IN_PROGRESS --provider answered--> COMPLETED   (answer stored, replayed)
                           |   ^
                           |   `--take over (lease ran out: the holder crashed or hung)
                           `--transient failure--> RETRYABLE --next request takes over--> IN_PROGRESS
-
-Nothing here does I/O; the service applies these rules and the store persists the result
-with an ETag check, so two workers can never both move the same version of a record.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from instant.digests import PLAIN, SHA256, Digester
+from instant.domain.digests import SHA256
+from instant.domain.fingerprint import Fingerprint
 
 
 class Channel(StrEnum):
+    """The two channels; each has its own key space."""
+
     SMS = "sms"
     EMAIL = "email"
 
 
 class OrderState(StrEnum):
+    """Where an order is in the idempotency protocol (not what the recipient sees)."""
+
     IN_PROGRESS = "in_progress"
     RETRYABLE = "retryable"
     COMPLETED = "completed"
 
 
 class RecipientStatus(StrEnum):
-    """Altinn's recipient status names (instant-api.md, GET shipment)."""
+    """Altinn's recipient status names (docs/api.md, "Recipient statuses")."""
 
     SMS_SENDING = "SMS_Sending"
     SMS_ACCEPTED = "SMS_Accepted"
@@ -52,6 +53,7 @@ class RecipientStatus(StrEnum):
 
     @property
     def is_sending(self) -> bool:
+        """The provider has not said yet how the hand-off ended."""
         return self.value.endswith("_Sending")
 
 
@@ -68,37 +70,18 @@ def _scope(caller: str, channel: Channel, idempotency_id: str) -> str:
 
 
 def shipment_id_for(caller: str, channel: Channel, idempotency_id: str) -> str:
+    """The shipment id (and Table partition) of a key: the same on every worker."""
     return str(uuid.uuid5(_SHIPMENT_NAMESPACE, _scope(caller, channel, idempotency_id)))
 
 
 def order_id_for(caller: str, channel: Channel, idempotency_id: str) -> str:
+    """The notificationOrderId answered for a key."""
     return str(uuid.uuid5(_ORDER_NAMESPACE, _scope(caller, channel, idempotency_id)))
 
 
 def provider_token_for(caller: str, channel: Channel, idempotency_id: str) -> str:
     """ACS SMS repeatabilityRequestId / email Operation-Id: the same for every retry of a key."""
     return str(uuid.uuid5(_PROVIDER_TOKEN_NAMESPACE, _scope(caller, channel, idempotency_id)))
-
-
-def _canonical(value: object) -> str:
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-
-
-@dataclass(frozen=True)
-class Fingerprint:
-    """A hash of the normalised request, and a hash per field so a mismatch can name fields."""
-
-    value: str
-    fields: Mapping[str, str]
-
-    @classmethod
-    def of(cls, normalised_fields: Mapping[str, object], digester: Digester = PLAIN) -> Fingerprint:
-        per_field = {path: digester.text(_canonical(v)) for path, v in normalised_fields.items() if v is not None}
-        return cls(value=digester.text(_canonical(per_field)), fields=per_field)
-
-    def differing_fields(self, other: Fingerprint) -> list[str]:
-        paths = set(self.fields) | set(other.fields)
-        return sorted(p for p in paths if self.fields.get(p) != other.fields.get(p))
 
 
 @dataclass(frozen=True)
@@ -112,6 +95,8 @@ class StoredAnswer:
 
 @dataclass(frozen=True)
 class OrderRecord:
+    """The stored state of one order: the idempotency record and what GET shipment shows."""
+
     shipment_id: str
     order_id: str
     caller: str
@@ -148,7 +133,7 @@ class AuditEntry:
     idempotency_id: str
     recipient: str
     sender: str
-    outcome: str  # "created", a ProblemCode, or "status_refreshed"
+    outcome: str  # "created", a ProblemCode, "abandoned" or "status_refreshed" (idempotency/audit.py)
     http_status: int
     replay: bool
     provider_id: str | None
@@ -159,28 +144,3 @@ class AuditEntry:
     body_length: int
     status: str
     digest_kind: str = SHA256  # how body_sha256 was made: "sha256", or "hmac-sha256" under INSTANT_DIGEST_KEY
-
-
-class DecisionKind(StrEnum):
-    REPLAY = "replay"
-    MISMATCH = "mismatch"
-    IN_FLIGHT = "in_flight"
-    TAKE_OVER = "take_over"
-
-
-@dataclass(frozen=True)
-class Decision:
-    kind: DecisionKind
-    differing_fields: list[str] = field(default_factory=list)
-
-
-def decide(existing: OrderRecord, fingerprint: Fingerprint, now: datetime) -> Decision:
-    """What a request does with a record that someone else created first."""
-    if existing.fingerprint.value != fingerprint.value:
-        return Decision(DecisionKind.MISMATCH, fingerprint.differing_fields(existing.fingerprint))
-    if existing.state is OrderState.COMPLETED:
-        return Decision(DecisionKind.REPLAY)
-    if existing.state is OrderState.IN_PROGRESS and existing.lease_until is not None and existing.lease_until > now:
-        return Decision(DecisionKind.IN_FLIGHT)
-    # RETRYABLE, or IN_PROGRESS whose holder let its lease run out (crashed or hung).
-    return Decision(DecisionKind.TAKE_OVER)

@@ -1,0 +1,170 @@
+"""The service: one request's story, from a validated order to its answer.
+
+    send          check the sender -> claim the key or resolve it (the idempotency guard)
+                  -> hand the message to the provider inside the request's deadline (delivery)
+                  -> record the outcome with its audit entry and answer (the guard again)
+    get_shipment  read the order for its caller (shipments.py)
+    purge_expired delete what retention allows (retention.py)
+
+One request with a new key costs two Table Storage requests (the claim, then one transaction
+with the final state and its audit entry) and, with a healthy provider, one provider request.
+Refusals that are not stored are raised as ProblemError; the edge renders them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from instant.domain.answer import Answer
+from instant.domain.clock import Clock
+from instant.domain.deadline import Deadline
+from instant.domain.digests import Digester
+from instant.domain.errors import ProblemCode, ProblemError
+from instant.domain.orders import EmailOrder, Order, SmsOrder
+from instant.domain.ports import AnswerRenderer, Closeable, EmailGateway, OrderStore, SmsGateway
+from instant.idempotency import transitions
+from instant.idempotency.audit import Attempt, AuditWriter
+from instant.idempotency.guard import IdempotencyGuard
+from instant.idempotency.replay_cache import ReplayCache
+from instant.service.delivery import Delivery
+from instant.service.retention import PurgeReport, Retention
+from instant.service.shipments import ShipmentReader
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """The service's share of the settings (instant/config.py reads them)."""
+
+    request_budget_seconds: float
+    email_wait_seconds: float
+    sms_default_sender: str
+    email_default_sender: str
+    allowed_email_senders: frozenset[str]
+    retention_hours: int = 168
+    replay_cache_size: int = 10_000
+    audit_retention_days: int = 365
+    # Rows of each kind one purge run deletes at most; the rest wait for the next run.
+    purge_limit: int = 5_000
+    # INSTANT_DIGEST_KEY, decoded: bodies and fingerprints are HMAC-SHA256 under it (digests.py).
+    digest_key: bytes | None = None
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a holder keeps its key: its provider calls end inside the budget; the
+        margin covers the final write. Only after that can a crashed holder's key be taken over."""
+        return self.request_budget_seconds + 5.0
+
+
+@dataclass(frozen=True)
+class RequestInfo:
+    """Who is asking, and the trace the audit entry joins."""
+
+    caller: str
+    trace_id: str
+
+
+class InstantService:
+    """Sends one message per key, reads shipments, purges what retention allows."""
+
+    def __init__(
+        self,
+        *,
+        store: OrderStore,
+        sms: SmsGateway,
+        email: EmailGateway,
+        clock: Clock,
+        settings: ServiceSettings,
+        renderer: AnswerRenderer,
+        resources: Sequence[Closeable] = (),
+    ) -> None:
+        self._clock = clock
+        self._settings = settings
+        # Closed after the ports: the credential the adapters share outlives them.
+        self._closeables: tuple[Closeable, ...] = (store, sms, email, *resources)
+        self._digester = Digester(settings.digest_key)
+        audits = AuditWriter(clock=clock, digest_kind=self._digester.kind)
+        self._guard = IdempotencyGuard(
+            store=store,
+            clock=clock,
+            renderer=renderer,
+            audits=audits,
+            replays=ReplayCache(
+                capacity=settings.replay_cache_size, retention=timedelta(hours=settings.retention_hours)
+            ),
+            lease_seconds=settings.lease_seconds,
+        )
+        self._delivery = Delivery(sms=sms, email=email, clock=clock, email_wait_seconds=settings.email_wait_seconds)
+        self._shipments = ShipmentReader(
+            store=store,
+            email=email,
+            clock=clock,
+            renderer=renderer,
+            audits=audits,
+            refresh_seconds=settings.email_wait_seconds or 1.0,
+        )
+        self._retention = Retention(
+            store=store,
+            clock=clock,
+            retention_hours=settings.retention_hours,
+            audit_retention_days=settings.audit_retention_days,
+            limit=settings.purge_limit,
+        )
+
+    async def send(self, order: Order, request: RequestInfo) -> Answer:
+        """Send ``order`` at most once per (caller, channel, key) and answer: 201, a stored
+        problem, or a replay of either. Raises ProblemError for the refusals that are not stored."""
+        now = self._clock.now()
+        sender = self._sender_for(order)
+        attempt = Attempt.of(
+            order, caller=request.caller, trace_id=request.trace_id, sender=sender, digester=self._digester
+        )
+        draft = transitions.draft(
+            order,
+            caller=request.caller,
+            sender=sender,
+            fingerprint=order.fingerprint(self._digester),
+            now=now,
+            lease_seconds=self._settings.lease_seconds,
+            lease_owner=uuid.uuid4().hex,
+        )
+        held = await self._guard.acquire(draft, attempt)
+        if isinstance(held, Answer):
+            return held
+        budget = Deadline(now + timedelta(seconds=self._settings.request_budget_seconds), self._clock)
+        outcome = await self._delivery.hand_off(held, order, budget)
+        return await self._guard.finish(held, outcome, attempt)
+
+    def _sender_for(self, order: Order) -> str:
+        """The sender the order uses: its own, if it may, else the default."""
+        if isinstance(order, SmsOrder):
+            return order.sender or self._settings.sms_default_sender
+        allowed = self._settings.allowed_email_senders
+        if isinstance(order, EmailOrder) and order.sender is not None and allowed and order.sender not in allowed:
+            raise ProblemError(
+                ProblemCode.VALIDATION_FAILED,
+                "The request breaks the rules of one or more fields.",
+                errors={"recipientEmail.emailSettings.senderEmailAddress": ["is not an allowed sender"]},
+            )
+        return order.sender or self._settings.email_default_sender
+
+    async def get_shipment(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
+        """The shipment of ``caller``'s order. Raises ProblemError 404 / 503."""
+        return await self._shipments.read(caller, shipment_id, trace_id)
+
+    async def purge_expired(self, now: datetime | None = None) -> PurgeReport:
+        """One retention run (the hourly timer calls this)."""
+        return await self._retention.purge(now)
+
+    async def close(self) -> None:
+        """Close every port and owned resource, even when one of them fails to close."""
+        failures: list[Exception] = []
+        for closeable in self._closeables:
+            try:
+                await closeable.close()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]

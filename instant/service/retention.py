@@ -1,0 +1,71 @@
+"""Retention: order records and audit entries past their retention are deleted, in bounded runs.
+
+The timer (instant/entrypoints/retention_timer.py) runs ``Retention.purge`` hourly; Table Storage
+has no TTL, so this is the only thing that ever deletes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from instant.domain.clock import Clock
+from instant.domain.ports import OrderStore
+
+log = logging.getLogger("instant.retention")
+
+
+@dataclass(frozen=True)
+class PurgeReport:
+    """What one purge run deleted, and whether it stopped at its limit."""
+
+    orders: int
+    audit_entries: int
+    order_cutoff: datetime
+    audit_cutoff: datetime
+    limit: int
+
+    @property
+    def more_left(self) -> bool:
+        """A kind hit the limit: more expired rows may wait for the next run."""
+        return self.orders >= self.limit or self.audit_entries >= self.limit
+
+
+class Retention:
+    """Deletes what is older than the idempotency and audit retention."""
+
+    def __init__(
+        self, *, store: OrderStore, clock: Clock, retention_hours: int, audit_retention_days: int, limit: int
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._retention = timedelta(hours=retention_hours)
+        self._audit_retention = timedelta(days=audit_retention_days)
+        self._limit = limit
+
+    async def purge(self, now: datetime | None = None) -> PurgeReport:
+        """Delete order records older than the idempotency retention (their keys may be used
+        again) and audit entries older than the audit retention, at most ``limit`` of each.
+
+        The order cutoff is the replay cache's expiry (received_at + retention): a worker never
+        replays from memory an order the store no longer holds. Records at or after the cutoff
+        are never touched.
+        """
+        now = now or self._clock.now()
+        order_cutoff = now - self._retention
+        audit_cutoff = now - self._audit_retention
+        orders = await self._store.purge_orders(order_cutoff, limit=self._limit)
+        audit_entries = await self._store.purge_audit(audit_cutoff, limit=self._limit)
+        report = PurgeReport(orders, audit_entries, order_cutoff, audit_cutoff, self._limit)
+        log.info(
+            "retention purge",
+            extra={
+                "orders_deleted": orders,
+                "audit_entries_deleted": audit_entries,
+                "order_cutoff": order_cutoff.isoformat(),
+                "audit_cutoff": audit_cutoff.isoformat(),
+                "more_left": report.more_left,
+            },
+        )
+        return report

@@ -1,0 +1,73 @@
+"""GET shipment: one point read, a caller check, and a refresh of an email still sending."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+
+from instant.domain.answer import Answer
+from instant.domain.clock import Clock
+from instant.domain.deadline import Deadline
+from instant.domain.errors import ProviderUnavailable, RecordChanged, StorageUnavailable, not_found, storage_unavailable
+from instant.domain.ports import AnswerRenderer, EmailGateway, EmailOperationStatus, OrderStore
+from instant.domain.records import Channel, OrderRecord, RecipientStatus
+from instant.idempotency.audit import AuditWriter
+
+
+class ShipmentReader:
+    """Answers GET shipment for the order's own caller."""
+
+    def __init__(
+        self,
+        *,
+        store: OrderStore,
+        email: EmailGateway,
+        clock: Clock,
+        renderer: AnswerRenderer,
+        audits: AuditWriter,
+        refresh_seconds: float,
+    ) -> None:
+        self._store = store
+        self._email = email
+        self._clock = clock
+        self._renderer = renderer
+        self._audits = audits
+        self._refresh_seconds = refresh_seconds
+
+    async def read(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
+        """The shipment, or ProblemError 404 (unknown, or another caller's) / 503 (storage)."""
+        try:
+            canonical = str(uuid.UUID(shipment_id))
+        except ValueError:
+            raise not_found() from None
+        try:
+            record = await self._store.get(canonical)
+        except StorageUnavailable:
+            raise storage_unavailable() from None
+        # Another caller's order is indistinguishable from a missing one.
+        if record is None or record.caller != caller:
+            raise not_found()
+        if record.channel is Channel.EMAIL and record.status is RecipientStatus.EMAIL_SENDING and record.provider_id:
+            record = await self._refresh_email_status(record, trace_id)
+        return self._renderer.shipment(record)
+
+    async def _refresh_email_status(self, record: OrderRecord, trace_id: str) -> OrderRecord:
+        assert record.provider_id is not None
+        try:
+            receipt = await self._email.status(
+                record.provider_id, deadline=Deadline.after(self._clock, self._refresh_seconds)
+            )
+        except ProviderUnavailable:
+            return record  # show what we know; the next read asks again
+        if receipt is None or receipt.status is EmailOperationStatus.RUNNING:
+            return record
+        status = (
+            RecipientStatus.EMAIL_SUCCEEDED
+            if receipt.status is EmailOperationStatus.SUCCEEDED
+            else RecipientStatus.EMAIL_FAILED
+        )
+        refreshed = replace(record, status=status, updated_at=self._clock.now())
+        try:
+            return await self._store.update(refreshed, self._audits.refreshed(refreshed, trace_id))
+        except (RecordChanged, StorageUnavailable):
+            return refreshed  # another reader stored it first, or storage is down: answer what ACS said
