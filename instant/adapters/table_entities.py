@@ -1,0 +1,179 @@
+"""The Table Storage entities of order records and audit entries, both ways.
+
+PartitionKey = shipmentId, RowKey = "order"               the order record
+PartitionKey = shipmentId, RowKey = "audit|<time>|<rand>"  its audit entries (insert-only)
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from instant.domain.digests import SHA256
+from instant.domain.errors import StorageUnavailable
+from instant.domain.fingerprint import Fingerprint
+from instant.domain.records import (
+    AuditEntry,
+    Channel,
+    OrderRecord,
+    OrderState,
+    RecipientStatus,
+    StoredAnswer,
+)
+
+ORDER_ROW = "order"
+AUDIT_ROW_PREFIX = "audit|"
+
+
+def with_etag(record: OrderRecord, metadata: Mapping[str, Any]) -> OrderRecord:
+    etag = metadata.get("etag")
+    if not isinstance(etag, str):
+        raise StorageUnavailable("the store answered without an ETag")
+    return _replace_etag(record, etag)
+
+
+def _replace_etag(record: OrderRecord, etag: str) -> OrderRecord:
+    return replace(record, etag=etag)
+
+
+def order_entity(record: OrderRecord) -> dict[str, Any]:
+    answer = record.answer
+    return {
+        "PartitionKey": record.shipment_id,
+        "RowKey": ORDER_ROW,
+        "Kind": "order",
+        "OrderId": record.order_id,
+        "Caller": record.caller,
+        "Channel": record.channel.value,
+        "IdempotencyId": record.idempotency_id,
+        "Fingerprint": record.fingerprint.value,
+        "FieldDigests": json.dumps(dict(record.fingerprint.fields), sort_keys=True),
+        "State": record.state.value,
+        "Status": record.status.value,
+        "ReceivedAt": record.received_at,
+        "FirstSentAt": record.first_sent_at,
+        "Deadline": record.deadline,
+        "TtlSeconds": record.ttl_seconds,
+        "Recipient": record.recipient,
+        "Sender": record.sender,
+        "SendersReference": record.senders_reference,
+        "UpdatedAt": record.updated_at,
+        "LeaseUntil": record.lease_until,
+        "LeaseOwner": record.lease_owner,
+        "Attempts": record.attempts,
+        "MayHaveReachedProvider": record.may_have_reached_provider,
+        "ProviderId": record.provider_id,
+        "AnswerStatus": answer.status if answer else None,
+        "AnswerBody": answer.body if answer else None,
+        "AnswerCode": answer.code if answer else None,
+    }
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise StorageUnavailable("a stored time is not a time")
+    # TablesEntityDatetime is a datetime subclass; compare and hash as a plain aware datetime.
+    return datetime(
+        value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, tzinfo=UTC
+    )
+
+
+def _required_utc(value: Any) -> datetime:
+    moment = _utc(value)
+    if moment is None:
+        raise StorageUnavailable("a required time is missing")
+    return moment
+
+
+def record_from(entity: Mapping[str, Any]) -> OrderRecord:
+    answer = None
+    if entity.get("AnswerStatus") is not None:
+        answer = StoredAnswer(int(entity["AnswerStatus"]), str(entity["AnswerBody"]), str(entity["AnswerCode"]))
+    ttl = entity.get("TtlSeconds")
+    record = OrderRecord(
+        shipment_id=entity["PartitionKey"],
+        order_id=entity["OrderId"],
+        caller=entity["Caller"],
+        channel=Channel(entity["Channel"]),
+        idempotency_id=entity["IdempotencyId"],
+        fingerprint=Fingerprint(entity["Fingerprint"], json.loads(entity["FieldDigests"])),
+        state=OrderState(entity["State"]),
+        status=RecipientStatus(entity["Status"]),
+        received_at=_required_utc(entity["ReceivedAt"]),
+        first_sent_at=_required_utc(entity["FirstSentAt"]),
+        deadline=_utc(entity.get("Deadline")),
+        ttl_seconds=int(ttl) if ttl is not None else None,
+        recipient=entity["Recipient"],
+        sender=entity["Sender"],
+        senders_reference=entity.get("SendersReference"),
+        updated_at=_required_utc(entity["UpdatedAt"]),
+        lease_until=_utc(entity.get("LeaseUntil")),
+        lease_owner=entity.get("LeaseOwner"),
+        attempts=int(entity.get("Attempts", 0)),
+        may_have_reached_provider=bool(entity.get("MayHaveReachedProvider", False)),
+        provider_id=entity.get("ProviderId"),
+        answer=answer,
+    )
+    etag = entity.metadata.get("etag") if hasattr(entity, "metadata") else None
+    return _replace_etag(record, etag) if isinstance(etag, str) else record
+
+
+def audit_row_key(audit: AuditEntry) -> str:
+    """The row key of an audit entry: sortable by time, unique."""
+    # Sortable by time; the random suffix keeps two entries in the same microsecond apart.
+    return f"{AUDIT_ROW_PREFIX}{audit.at.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}|{secrets.token_hex(4)}"
+
+
+def audit_entity(audit: AuditEntry) -> dict[str, Any]:
+    return {
+        "PartitionKey": audit.shipment_id,
+        "RowKey": audit_row_key(audit),
+        "Kind": "audit",
+        "At": audit.at,
+        "Caller": audit.caller,
+        "Channel": audit.channel.value,
+        "IdempotencyId": audit.idempotency_id,
+        "Recipient": audit.recipient,
+        "Sender": audit.sender,
+        "Outcome": audit.outcome,
+        "HttpStatus": audit.http_status,
+        "Replay": audit.replay,
+        "ProviderId": audit.provider_id,
+        "TtlSeconds": audit.ttl_seconds,
+        "LatencyMs": audit.latency_ms,
+        "TraceId": audit.trace_id,
+        "BodySha256": audit.body_sha256,
+        "BodyLength": audit.body_length,
+        "BodyDigestKind": audit.digest_kind,
+        "Status": audit.status,
+    }
+
+
+def audit_from(entity: Mapping[str, Any]) -> AuditEntry:
+    ttl = entity.get("TtlSeconds")
+    return AuditEntry(
+        shipment_id=entity["PartitionKey"],
+        at=_required_utc(entity["At"]),
+        caller=entity["Caller"],
+        channel=Channel(entity["Channel"]),
+        idempotency_id=entity["IdempotencyId"],
+        recipient=entity["Recipient"],
+        sender=entity["Sender"],
+        outcome=entity["Outcome"],
+        http_status=int(entity["HttpStatus"]),
+        replay=bool(entity["Replay"]),
+        provider_id=entity.get("ProviderId"),
+        ttl_seconds=int(ttl) if ttl is not None else None,
+        latency_ms=int(entity["LatencyMs"]),
+        trace_id=entity["TraceId"],
+        body_sha256=entity["BodySha256"],
+        body_length=int(entity["BodyLength"]),
+        status=entity["Status"],
+        digest_kind=entity.get("BodyDigestKind", SHA256),
+    )
