@@ -1,0 +1,275 @@
+"""SMS through the real SDK: delivery, validation, repeatability and the magic recipients."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+import pytest
+from azure.communication.sms.aio import SmsClient
+from azure.core.exceptions import (
+    HttpResponseError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+
+from sandbox.acs_emulator import RunningEmulator
+from tests.emulator.helpers import (
+    FROM,
+    NORMAL,
+    SHORT_TIMEOUT,
+    SLOW_SECONDS,
+    inbox,
+    logged,
+    rfc1123,
+    send_raw_sms,
+    sms_body,
+    wait_until_released,
+)
+
+# --------------------------------------------------------------------------- SMS: happy path and validation
+
+
+async def test_sdk_send_is_delivered_once(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    [result] = await sms_client.send(FROM, NORMAL, "Hello from the SDK")
+    assert result.successful
+    assert result.http_status_code == 202
+    box = await inbox(http, emulator)
+    [sms] = box["sms"]
+    assert sms["messageId"] == result.message_id
+    assert (sms["from"], sms["to"], sms["message"]) == (FROM, NORMAL, "Hello from the SDK")
+    assert sms["apiVersion"] == "2021-03-07"
+    assert sms["repeatabilityRequestId"]  # the SDK always sends one
+    [request] = await logged(http, emulator, "sms")
+    assert request["status"] == 202
+    assert request["repeatabilityRequestId"] == sms["repeatabilityRequestId"]
+    assert request["to"] == [NORMAL]
+
+
+async def test_raw_2024_02_05_with_validity_period(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    response = await send_raw_sms(sms_client, sms_body(NORMAL, validityPeriodSeconds=120))
+    assert response.status_code == 202
+    [item] = response.json()["value"]
+    assert item["successful"] is True
+    assert "repeatabilityResult" not in item  # no repeatability fields were sent
+    [sms] = (await inbox(http, emulator))["sms"]
+    assert sms["validityPeriodSeconds"] == 120
+    assert sms["apiVersion"] == "2024-02-05"
+
+
+@pytest.mark.parametrize(
+    ("api_version", "body"),
+    [
+        ("2024-02-05", sms_body(NORMAL, validityPeriodSeconds=59)),
+        ("2024-02-05", sms_body(NORMAL, validityPeriodSeconds=43201)),
+        ("2024-02-05", sms_body(NORMAL, validityPeriodSeconds="120")),
+        ("2021-03-07", sms_body(NORMAL, validityPeriodSeconds=120)),
+        ("2099-01-01", sms_body(NORMAL)),
+        ("2024-02-05", {k: v for k, v in sms_body(NORMAL).items() if k != "from"}),
+        ("2024-02-05", {k: v for k, v in sms_body(NORMAL).items() if k != "message"}),
+        ("2024-02-05", {**sms_body(NORMAL), "smsRecipients": []}),
+    ],
+)
+async def test_sms_bad_requests_are_400(
+    sms_client: SmsClient,
+    http: aiohttp.ClientSession,
+    emulator: RunningEmulator,
+    api_version: str,
+    body: dict[str, Any],
+) -> None:
+    response = await send_raw_sms(sms_client, body, api_version=api_version)
+    assert response.status_code == 400
+    answer = response.json()
+    if api_version == "2099-01-01":
+        assert answer["error"]["code"] == "UnsupportedApiVersion"
+    else:  # a body ACS refuses as a whole: ASP.NET validation ProblemDetails
+        assert (answer["status"], answer["title"]) == (400, "One or more validation errors occurred.")
+        assert answer["errors"] and answer["traceId"]
+    assert (await inbox(http, emulator))["sms"] == []
+
+
+# --------------------------------------------------------------------------- SMS repeatability
+
+
+async def test_repeated_id_returns_original_result_without_second_delivery(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    body = sms_body(NORMAL, request_id=str(uuid.uuid4()))
+    first = (await send_raw_sms(sms_client, body)).json()["value"][0]
+    second = (await send_raw_sms(sms_client, body)).json()["value"][0]
+    assert first["repeatabilityResult"] == second["repeatabilityResult"] == "accepted"
+    assert first["messageId"] == second["messageId"]
+    assert second["successful"] is True
+    assert len((await inbox(http, emulator))["sms"]) == 1
+
+
+async def test_concurrent_repeats_deliver_once(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    body = sms_body(NORMAL, request_id=str(uuid.uuid4()))
+    responses = await asyncio.gather(*(send_raw_sms(sms_client, body) for _ in range(8)))
+    message_ids = {r.json()["value"][0]["messageId"] for r in responses}
+    assert len(message_ids) == 1
+    assert len((await inbox(http, emulator))["sms"]) == 1
+
+
+async def test_first_sent_outside_window_is_rejected(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    old = rfc1123(datetime.now(UTC) - timedelta(minutes=6))  # the window is 5 minutes
+    response = await send_raw_sms(sms_client, sms_body(NORMAL, request_id=str(uuid.uuid4()), first_sent=old))
+    assert response.status_code == 202
+    [item] = response.json()["value"]
+    assert item["successful"] is False
+    assert item["httpStatusCode"] == 412
+    assert item["repeatabilityResult"] == "rejected"
+    assert item["errorMessage"] == "Repeatability first sent header was not in 5 minutes window."
+    assert (await inbox(http, emulator))["sms"] == []
+
+
+# --------------------------------------------------------------------------- SMS magic recipients
+
+
+async def test_refused_recipient(sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator) -> None:
+    [result] = await sms_client.send(FROM, "+4790000001", "x")
+    assert not result.successful
+    assert result.http_status_code == 400
+    assert result.error_message == "Invalid To phone number format."
+    assert (await inbox(http, emulator))["sms"] == []
+
+
+async def test_503_twice_then_sdk_retry_succeeds(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    [result] = await sms_client.send(FROM, "+4790000002", "x")  # azure-core retries POST on 503
+    assert result.successful
+    requests = await logged(http, emulator, "sms")
+    assert [r["status"] for r in requests] == [503, 503, 202]
+    assert len({r["repeatabilityRequestId"] for r in requests}) == 1
+    assert len((await inbox(http, emulator))["sms"]) == 1
+
+
+async def test_503_without_retries_surfaces(sms_client: SmsClient) -> None:
+    response = await send_raw_sms(sms_client, sms_body("+4790000002", request_id=str(uuid.uuid4())), retry_total=0)
+    assert response.status_code == 503
+
+
+async def test_429_once_with_retry_after(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    body = sms_body("+4790000003", request_id=str(uuid.uuid4()))
+    limited = await send_raw_sms(sms_client, body, retry_total=0)
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "1"
+    again = await send_raw_sms(sms_client, body, retry_total=0)
+    assert again.status_code == 202
+    assert len((await inbox(http, emulator))["sms"]) == 1
+
+
+async def test_slow_answers_after_delay(sms_client: SmsClient) -> None:
+    started = time.monotonic()
+    [result] = await sms_client.send(FROM, "+4790000004", "x")
+    assert result.successful
+    assert time.monotonic() - started >= SLOW_SECONDS
+
+
+async def test_slow_with_impatient_client_delivers_nothing(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    body = sms_body("+4790000004", request_id=str(uuid.uuid4()))
+    with pytest.raises(ServiceResponseError):
+        await send_raw_sms(sms_client, body, read_timeout=SHORT_TIMEOUT / 2, retry_total=0)
+    await wait_until_released(emulator)
+    assert (await inbox(http, emulator))["sms"] == []
+
+
+async def test_hang_never_answers(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    with pytest.raises(ServiceResponseError):
+        await send_raw_sms(sms_client, sms_body("+4790000005"), read_timeout=SHORT_TIMEOUT, retry_total=0)
+    await wait_until_released(emulator)
+    [request] = await logged(http, emulator, "sms")
+    assert request["status"] is None
+    assert (await inbox(http, emulator))["sms"] == []
+
+
+async def test_always_503(sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator) -> None:
+    with pytest.raises(HttpResponseError) as caught:
+        await sms_client.send(FROM, "+4790000006", "x")
+    assert caught.value.status_code == 503
+    assert [r["status"] for r in await logged(http, emulator, "sms")] == [503] * 4  # 1 + 3 SDK retries
+
+
+async def test_item_503_once_then_same_id_succeeds(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    body = sms_body("+4790000007", request_id=str(uuid.uuid4()))
+    first = await send_raw_sms(sms_client, body)
+    assert first.status_code == 202
+    [item] = first.json()["value"]
+    assert (item["successful"], item["httpStatusCode"]) == (False, 503)
+    assert (await inbox(http, emulator))["sms"] == []
+    [item] = (await send_raw_sms(sms_client, body)).json()["value"]
+    assert (item["successful"], item["httpStatusCode"]) == (True, 202)
+    assert len((await inbox(http, emulator))["sms"]) == 1
+
+
+async def test_accept_then_hang_delivers_and_remembers(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    body = sms_body("+4790000008", request_id=str(uuid.uuid4()))
+    with pytest.raises(ServiceResponseError):
+        await send_raw_sms(sms_client, body, read_timeout=SHORT_TIMEOUT, retry_total=0)
+    [delivered] = (await inbox(http, emulator))["sms"]
+    # A retry with the same id learns the original outcome and does not deliver again.
+    [item] = (await send_raw_sms(sms_client, body)).json()["value"]
+    assert item["messageId"] == delivered["messageId"]
+    assert item["repeatabilityResult"] == "accepted"
+    assert len((await inbox(http, emulator))["sms"]) == 1
+    await wait_until_released(emulator)
+
+
+async def test_429_without_retry_after_is_not_retried_by_sdk(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    with pytest.raises(HttpResponseError) as caught:
+        await sms_client.send(FROM, "+4790000009", "x")
+    assert caught.value.status_code == 429
+    # azure-core only retries POST on 500/503/504 or when Retry-After is present.
+    assert [r["status"] for r in await logged(http, emulator, "sms")] == [429]
+    again = await send_raw_sms(sms_client, sms_body("+4790000009", request_id=str(uuid.uuid4())))
+    assert again.status_code == 429  # always, and never with Retry-After
+    assert "Retry-After" not in again.headers
+
+
+async def test_connection_reset(sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator) -> None:
+    # azure-core reports a reset after the request was written as ServiceRequestError, not a response error.
+    with pytest.raises(ServiceRequestError, match="reset"):
+        await sms_client.send(FROM, "+4790000010", "x")
+    [request] = await logged(http, emulator, "sms")  # the SDK does not retry a POST after a reset
+    assert request["status"] is None
+    assert (await inbox(http, emulator))["sms"] == []
+
+
+async def test_programmable_latency(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    config_url = f"{emulator.base_url}/_emulator/config"
+    async with http.post(config_url, json={"latency_ms": 250}) as resp:
+        assert resp.status == 200
+    async with http.get(config_url) as resp:
+        assert (await resp.json())["latency_ms"] == 250
+    started = time.monotonic()
+    await sms_client.send(FROM, NORMAL, "x")
+    assert time.monotonic() - started >= 0.25
+    async with http.post(config_url, json={"latency_ms": -1}) as resp:
+        assert resp.status == 400
