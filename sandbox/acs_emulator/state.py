@@ -110,7 +110,8 @@ class EmailMessage:
     def addresses(self) -> list[str]:
         return [*self.to, *self.cc, *self.bcc]
 
-    def to_json(self) -> JSONDict:
+    def to_json(self, _running_seconds: float | None = None) -> JSONDict:
+        """The admin inbox entry; the argument is ignored (the running time is per operation now)."""
         return {
             "operationId": self.operation.id,
             "sender": self.sender,
