@@ -21,14 +21,17 @@ from .timing import Timing, resolve_timing
 
 
 async def admin_health(request: web.Request) -> web.Response:
+    """GET /_emulator/health."""
     return web.json_response({"status": "ok", "pending": request.app[STATE_KEY].pending})
 
 
 async def admin_get_config(request: web.Request) -> web.Response:
+    """GET /_emulator/config."""
     return web.json_response({"latency_ms": request.app[STATE_KEY].latency_ms})
 
 
 async def admin_set_config(request: web.Request) -> web.Response:
+    """POST /_emulator/config: set the answer latency."""
     state = request.app[STATE_KEY]
     try:
         payload = await request.json()
@@ -42,6 +45,7 @@ async def admin_set_config(request: web.Request) -> web.Response:
 
 
 async def admin_get_inbox(request: web.Request) -> web.Response:
+    """GET /_emulator/inbox[?to=...]."""
     state = request.app[STATE_KEY]
     to = request.query.get("to")
     sms = [m.to_json() for m in state.sms_inbox if to is None or m.to == to]
@@ -50,11 +54,13 @@ async def admin_get_inbox(request: web.Request) -> web.Response:
 
 
 async def admin_clear(request: web.Request) -> web.Response:
+    """DELETE /_emulator/inbox: forget everything a test could observe."""
     request.app[STATE_KEY].clear()
     return web.json_response({"cleared": True})
 
 
 async def admin_requests(request: web.Request) -> web.Response:
+    """GET /_emulator/requests: the authenticated request log."""
     return web.json_response([r.to_json() for r in request.app[STATE_KEY].requests])
 
 

@@ -162,6 +162,7 @@ async def _send(
     schedule_email_report(state, message, faults)
     if "accepthang" in faults:
         release(state, claimed)  # processed: a repeat now gets the operation, not 409
+        claimed.clear()  # so the caller's final release cannot drop a later request's claim
         return await hang(request)
     return _accepted(request, operation)
 

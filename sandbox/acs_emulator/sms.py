@@ -204,5 +204,6 @@ async def _send(
         fresh_accept_hang = fresh_accept_hang or (delivered and recipient["to"] == SMS_ACCEPT_HANG)
     if fresh_accept_hang:
         release(state, claimed)  # processed: a repeat now gets the stored answer, not 409
+        claimed.clear()  # so the caller's final release cannot drop a later request's claim
         return await hang(request)
     return answer(request, web.json_response({"value": items}, status=202))

@@ -23,6 +23,7 @@ REPEATABILITY_WINDOW_SECONDS = 300.0
 
 
 def now_iso() -> str:
+    """Now in UTC, ISO 8601 with milliseconds and Z."""
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
@@ -41,6 +42,8 @@ class EmulatorOptions:
 
 @dataclass
 class SmsMessage:
+    """One delivered SMS, as the admin inbox shows it."""
+
     message_id: str
     sender: str
     to: str
@@ -52,6 +55,7 @@ class SmsMessage:
     received_at: str
 
     def to_json(self) -> JSONDict:
+        """The admin inbox entry."""
         return {
             "messageId": self.message_id,
             "from": self.sender,
@@ -96,6 +100,8 @@ class EmailOperation:
 
 @dataclass
 class EmailMessage:
+    """One accepted email and its operation."""
+
     operation: EmailOperation
     sender: str
     to: list[str]
@@ -108,6 +114,7 @@ class EmailMessage:
     received_at: str
 
     def addresses(self) -> list[str]:
+        """to, cc and bcc together."""
         return [*self.to, *self.cc, *self.bcc]
 
     def to_json(self, _running_seconds: float | None = None) -> JSONDict:
@@ -130,6 +137,8 @@ class EmailMessage:
 
 @dataclass
 class RequestRecord:
+    """One authenticated request in the admin request log."""
+
     kind: str  # "sms" | "email" | "email-status"
     method: str
     path: str
@@ -141,6 +150,7 @@ class RequestRecord:
     status: int | None = None  # None while unanswered, and for requests never answered
 
     def to_json(self) -> JSONDict:
+        """The admin request-log entry."""
         body: JSONDict = {
             "kind": self.kind,
             "method": self.method,
@@ -159,6 +169,8 @@ class RequestRecord:
 
 @dataclass
 class EmulatorState:
+    """Everything the emulator remembers between requests."""
+
     access_key: bytes
     options: EmulatorOptions
     latency_ms: float = 0.0
