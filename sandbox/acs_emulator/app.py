@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
-from .common import error_response
 from .email_api import handle_email_send, handle_email_status
+from .errors import error_response
+from .senders import Senders
 from .sms import handle_sms
-from .state import STATE_KEY, EmulatorOptions, EmulatorState
+from .state import REPEATABILITY_WINDOW_SECONDS, STATE_KEY, EmulatorOptions, EmulatorState, RepeatRefusal
+from .timing import Timing, resolve_timing
 
 # --------------------------------------------------------------------------- admin (no auth)
 
 
 async def admin_health(request: web.Request) -> web.Response:
+    """GET /_emulator/health."""
     return web.json_response({"status": "ok", "pending": request.app[STATE_KEY].pending})
 
 
 async def admin_get_config(request: web.Request) -> web.Response:
+    """GET /_emulator/config."""
     return web.json_response({"latency_ms": request.app[STATE_KEY].latency_ms})
 
 
 async def admin_set_config(request: web.Request) -> web.Response:
+    """POST /_emulator/config: set the answer latency."""
     state = request.app[STATE_KEY]
     try:
         payload = await request.json()
@@ -39,22 +45,22 @@ async def admin_set_config(request: web.Request) -> web.Response:
 
 
 async def admin_get_inbox(request: web.Request) -> web.Response:
+    """GET /_emulator/inbox[?to=...]."""
     state = request.app[STATE_KEY]
     to = request.query.get("to")
-    running = state.options.email_running_seconds
     sms = [m.to_json() for m in state.sms_inbox if to is None or m.to == to]
-    emails = [
-        m.to_json(running) for m in state.email_inbox if to is None or to.lower() in (a.lower() for a in m.addresses())
-    ]
+    emails = [m.to_json() for m in state.email_inbox if to is None or to.lower() in (a.lower() for a in m.addresses())]
     return web.json_response({"sms": sms, "email": emails})
 
 
 async def admin_clear(request: web.Request) -> web.Response:
+    """DELETE /_emulator/inbox: forget everything a test could observe."""
     request.app[STATE_KEY].clear()
     return web.json_response({"cleared": True})
 
 
 async def admin_requests(request: web.Request) -> web.Response:
+    """GET /_emulator/requests: the authenticated request log."""
     return web.json_response([r.to_json() for r in request.app[STATE_KEY].requests])
 
 
@@ -64,21 +70,38 @@ async def admin_requests(request: web.Request) -> web.Response:
 def create_app(
     access_key: str,
     *,
-    repeatability_window_seconds: float = 3600,
-    slow_seconds: float = 2.0,
-    email_running_seconds: float = 0.2,
-    email_retry_after: str = "1",
+    timing: Timing | str | None = None,
+    sms_senders: Iterable[str] | None = None,
+    email_senders: Iterable[str] | None = None,
+    repeatability_window_seconds: float = REPEATABILITY_WINDOW_SECONDS,
+    sms_repeat_refusal: RepeatRefusal = "item",
+    slow_seconds: float | None = None,
+    email_running_seconds: float | None = None,
+    email_retry_after: str | None = None,
+    webhook_url: str | None = None,
+    webhook_delay_seconds: float = 1.0,
 ) -> web.Application:
-    """Build the emulator; access_key is the base64 ACS access key the clients sign with."""
+    """Build the emulator; access_key is the base64 ACS access key the clients sign with.
+
+    timing: "realistic" (default, as recorded), "fast" (unit-speed tests) or a Timing; None reads
+    $ACS_EMULATOR_TIMING. slow_seconds / email_running_seconds / email_retry_after override single
+    values of it. sms_senders / email_senders: what the resource owns (None: the defaults in senders.py).
+    """
     try:
         key = base64.b64decode(access_key, validate=True)
     except (binascii.Error, ValueError) as exc:
         raise ValueError("access_key must be base64") from exc
+    if sms_repeat_refusal not in ("item", "request"):
+        raise ValueError("sms_repeat_refusal must be 'item' or 'request'")
     options = EmulatorOptions(
+        timing=resolve_timing(timing).with_overrides(
+            slow_seconds=slow_seconds, email_running_seconds=email_running_seconds, email_retry_after=email_retry_after
+        ),
+        senders=Senders.of(sms_senders, email_senders),
         repeatability_window_seconds=repeatability_window_seconds,
-        slow_seconds=slow_seconds,
-        email_running_seconds=email_running_seconds,
-        email_retry_after=email_retry_after,
+        sms_repeat_refusal=sms_repeat_refusal,
+        webhook_url=webhook_url,
+        webhook_delay_seconds=webhook_delay_seconds,
     )
     app = web.Application()
     app[STATE_KEY] = EmulatorState(access_key=key, options=options)
@@ -86,6 +109,8 @@ def create_app(
     async def release_held_requests(app: web.Application) -> None:
         # Held-open handlers watch this, so shutdown does not wait for aiohttp's shutdown_timeout.
         app[STATE_KEY].stopping.set()
+        for task in list(app[STATE_KEY].event_tasks):
+            task.cancel()
 
     app.on_shutdown.append(release_held_requests)
     app.router.add_post("/sms", handle_sms)
@@ -102,15 +127,19 @@ def create_app(
 
 @dataclass
 class RunningEmulator:
+    """An emulator serving on base_url in the current event loop."""
+
     app: web.Application
     runner: web.AppRunner
     base_url: str
 
     @property
     def state(self) -> EmulatorState:
+        """The emulator's typed state (inboxes, request log, options)."""
         return self.app[STATE_KEY]
 
     async def stop(self) -> None:
+        """Stop serving; requests held open are released."""
         self.state.stopping.set()
         await self.runner.cleanup()
 

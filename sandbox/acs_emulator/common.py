@@ -3,89 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import socket
 import struct
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from urllib.parse import unquote
 
 from aiohttp import web
 
+from .auth import verify_hmac
+from .errors import error_response
 from .state import RECORD_KEY, STATE_KEY, RequestRecord, now_iso
 
-MAX_CLOCK_SKEW_SECONDS = 15 * 60
-REQUIRED_SIGNED_HEADERS = frozenset({"x-ms-date", "host", "x-ms-content-sha256"})
 # How often held-open handlers look for a client disconnect or emulator shutdown.
 POLL_SECONDS = 0.05
-
-
-def error_response(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> web.Response:
-    # ACS error shape (common-types ErrorResponse) plus the x-ms-error-code header it documents.
-    hdrs = {"x-ms-error-code": code, **(headers or {})}
-    return web.json_response({"error": {"code": code, "message": message}}, status=status, headers=hdrs)
-
-
-# --------------------------------------------------------------------------- HMAC authentication
-
-
-def _parse_authorization(value: str) -> tuple[list[str], str] | None:
-    scheme, _, params = value.partition(" ")
-    if scheme != "HMAC-SHA256":
-        return None
-    parts: dict[str, str] = {}
-    for part in params.strip().split("&"):
-        key, sep, val = part.partition("=")  # the base64 signature itself may contain "="
-        if not sep:
-            return None
-        parts[key.strip().lower()] = val.strip()
-    if "signedheaders" not in parts or "signature" not in parts:
-        return None
-    return parts["signedheaders"].lower().split(";"), parts["signature"]
-
-
-def verify_hmac(request: web.Request, body: bytes, access_key: bytes) -> str | None:
-    """Check the request the way ACS does; returns why it is refused, or None if it is valid."""
-    auth = request.headers.get("Authorization")
-    if not auth:
-        return "Missing Authorization header."
-    parsed = _parse_authorization(auth)
-    if parsed is None:
-        return "Authorization header is not 'HMAC-SHA256 SignedHeaders=...&Signature=...'."
-    signed_headers, signature = parsed
-    if not set(signed_headers) >= REQUIRED_SIGNED_HEADERS:
-        return "SignedHeaders must include x-ms-date, host and x-ms-content-sha256."
-    values: list[str] = []
-    for name in signed_headers:
-        value = request.headers.get(name)
-        if value is None:
-            return f"Signed header '{name}' is missing."
-        values.append(value)
-
-    try:
-        sent_at = parsedate_to_datetime(request.headers["x-ms-date"])
-    except (TypeError, ValueError):
-        return "x-ms-date is not an RFC 1123 date."
-    if sent_at.tzinfo is None:
-        return "x-ms-date has no time zone."
-    if abs((datetime.now(UTC) - sent_at).total_seconds()) > MAX_CLOCK_SKEW_SECONDS:
-        return "x-ms-date is more than 15 minutes away from the server time."
-
-    body_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
-    if not hmac.compare_digest(body_hash, request.headers["x-ms-content-sha256"]):
-        return "x-ms-content-sha256 does not match the request body."
-
-    # The SDKs sign the path+query as they build it; with decode_url=True (both the SMS and the
-    # Email client) it is percent-decoded first, so accept the raw and the decoded form.
-    signed_values = ";".join(values)
-    for path_and_query in {request.raw_path, unquote(request.raw_path)}:
-        string_to_sign = f"{request.method.upper()}\n{path_and_query}\n{signed_values}"
-        digest = hmac.new(access_key, string_to_sign.encode(), hashlib.sha256).digest()
-        if hmac.compare_digest(base64.b64encode(digest).decode(), signature):
-            return None
-    return "Signature verification failed."
 
 
 async def authenticated_body(request: web.Request, kind: str) -> bytes | web.Response:
