@@ -13,7 +13,7 @@ import pytest
 
 # The code's names, in one place: when a module moves, only these lines change.
 from instant.config import SETTING_NAMES
-from instant.errors import PROBLEMS, ProblemCode
+from instant.domain.errors import PROBLEMS, ProblemCode
 from tests.support.app_routes import registered_routes
 
 API_DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
