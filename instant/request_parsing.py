@@ -29,39 +29,55 @@ class RequestInvalid(Exception):
         self.omitted = omitted
 
 
-class _UnknownFields:
+_UNKNOWN = "is not a known field"
+_TWICE = "is given more than once (names are case-insensitive)"
+
+
+class _Dropped:
+    """Fields refused before pydantic: all counted, named only while there is room to show them."""
+
     def __init__(self) -> None:
-        self.paths: list[str] = []
+        self.errors: dict[str, list[str]] = {}
         self.count = 0
 
     def room(self) -> bool:
-        return len(self.paths) < MAX_ERROR_FIELDS  # only the ones that can be shown are named
+        return len(self.errors) < MAX_ERROR_FIELDS
 
-    def name(self, prefix: str, key: str) -> None:
+    def name(self, prefix: str, key: str, message: str) -> None:
         if len(key) > _MAX_KEY_IN_PATH:
             key = f"{key[:_MAX_KEY_IN_PATH]}…({len(key)} characters)"
-        self.paths.append(prefix + key or "$")
+        self.errors.setdefault(prefix + key or "$", []).append(message)
 
 
-def _known_only(model: type[RequestModel], data: Any, prefix: str, unknown: _UnknownFields) -> Any:
-    # Unknown keys are counted and dropped, known objects are walked. The look-ups run in C
-    # (map): a body can hold 90,000 keys, and only the first unknown ones are ever named.
+def _known_only(model: type[RequestModel], data: Any, prefix: str, dropped: _Dropped) -> Any:
+    # Unknown keys and second spellings of a known one are counted and dropped; known objects
+    # are walked. The look-ups run in C (map, compress): a body can hold 90,000 keys, and only
+    # the first of the dropped ones are ever named.
     if not isinstance(data, dict):
         return data
     aliases, nested = model.alias_map(), model.nested_models()
     names = list(map(aliases.get, map(str.lower, data)))
     missing = names.count(None)
     if missing:
-        unknown.count += missing
+        dropped.count += missing
         for key, name in zip(data, names, strict=True):
-            if not unknown.room():
+            if not dropped.room():
                 break
             if name is None:
-                unknown.name(prefix, key)
+                dropped.name(prefix, key, _UNKNOWN)
     kept: dict[str, Any] = {}
+    seen: dict[str, bool] = {}  # wire name -> given more than once
     for (key, value), name in zip(compress(data.items(), names), filter(None, names), strict=True):
+        if name in seen:
+            if not seen[name]:
+                seen[name] = True
+                dropped.count += 1
+                if dropped.room():
+                    dropped.name(prefix, name, _TWICE)
+            continue
+        seen[name] = False
         child = nested.get(name)
-        kept[key] = _known_only(child, value, f"{prefix}{name}.", unknown) if child else value
+        kept[key] = _known_only(child, value, f"{prefix}{name}.", dropped) if child else value
     return kept
 
 
@@ -71,20 +87,22 @@ def parse_request(model: type[Request], payload: Any) -> Request:
     Unknown fields are counted and dropped before pydantic sees the payload, so refusing a body
     of 90,000 unknown fields costs one pass over its keys, not 90,000 error objects.
     """
-    unknown = _UnknownFields()
-    known = _known_only(model, payload, "", unknown)
+    dropped = _Dropped()
+    known = _known_only(model, payload, "", dropped)
     errors: dict[str, list[str]] = {}
     try:
         wire = model.model_validate(known)
     except ValidationError as exc:
         errors = validation_errors(exc)
     else:
-        if not unknown.count:
+        if not dropped.count:
             return wire
-    total = len(errors) + unknown.count
+    total = len(errors) + dropped.count
     shown = dict(list(errors.items())[:MAX_ERROR_FIELDS])
-    for path in unknown.paths[: MAX_ERROR_FIELDS - len(shown)]:
-        shown.setdefault(path, []).append("is not a known field")
+    for path, messages in dropped.errors.items():
+        if len(shown) >= MAX_ERROR_FIELDS:
+            break
+        shown.setdefault(path, []).extend(messages)
     raise RequestInvalid(shown, max(total - len(shown), 0))
 
 

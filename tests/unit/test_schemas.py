@@ -184,4 +184,14 @@ def test_property_names_still_match_case_insensitively_and_once() -> None:
     assert parse_request(InstantSmsRequest, payload).recipient_sms.phone_number == "+4799999999"
     twice = copy.deepcopy(payload)
     twice["recipientSms"]["phoneNumber"] = "+4799999999"
-    assert "recipientSms" in field_errors(InstantSmsRequest, twice).errors
+    assert field_errors(InstantSmsRequest, twice).errors == {
+        "recipientSms.phoneNumber": ["is given more than once (names are case-insensitive)"]
+    }
+
+
+def test_many_spellings_of_one_name_are_one_field_error() -> None:
+    payload = sms()
+    payload.update({"IDEMPOTENCYID": "a", "IdempotencyId": "b", "idempotencyid": "c"})
+    invalid = field_errors(InstantSmsRequest, payload)
+    assert invalid.errors == {"idempotencyId": ["is given more than once (names are case-insensitive)"]}
+    assert invalid.omitted == 0
