@@ -33,6 +33,8 @@ def wide_body(limit: int = MIB) -> tuple[bytes, int]:
 
 @dataclass
 class RefusalResult:
+    """The three series of the worst-case refusal phase, and what the body and answer were."""
+
     fields: int
     body_bytes: int
     answer_bytes: int = 0
@@ -50,6 +52,7 @@ async def _post(session: aiohttp.ClientSession, url: str, body: bytes, content_t
 
 
 async def measure_refusals(client: ServiceClient, samples: int) -> RefusalResult:
+    """``samples`` rounds of refusal, transfer and parse, each round starting with the next one."""
     body, count = wide_body()
     result = RefusalResult(fields=count, body_bytes=len(body))
     url = f"{client.base_url}/future/orders/instant/sms"
