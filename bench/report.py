@@ -64,6 +64,26 @@ def _trips_note(trips: RoundTrips, provider: bool) -> str:
     return describe(kinds, trips.per) if kinds else "none"
 
 
+def _refusal_checks(results: Results) -> list[Check]:
+    found = results.refusal
+    if found is None or not found.refusal:
+        return []
+    refusal, transfer, parse = (Summary.of(s).p50 for s in (found.refusal, found.transfer, found.parse))
+    added = ratio(refusal - transfer, parse)
+    return [
+        Check(
+            "worst-case refusal p50, beyond moving the body",
+            f"{ms(refusal - transfer)} ms",
+            f"json.loads of the body {ms(parse)} ms",
+            f"{added:.2f}x",
+            "<= 2x",
+            added <= 2.0,
+            f"{found.fields} unknown fields in {found.body_bytes} bytes: 400 in {ms(refusal)} ms "
+            f"({found.answer_bytes}-byte answer), the same body as text/plain 415 in {ms(transfer)} ms",
+        )
+    ]
+
+
 def checks(results: Results) -> list[Check]:
     out: list[Check] = []
     for channel in ("sms", "email"):
@@ -89,6 +109,7 @@ def checks(results: Results) -> list[Check]:
                 f"p99 {ms(replay.p99)} ms vs {ms(baseline.p99)} ms",
             )
         )
+    out += _refusal_checks(results)
     conc = results.concurrency
     if conc is not None and conc.latencies:
         plan = results.plan
@@ -305,6 +326,12 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
             _dist_row("replay baseline: point read + HTTP round trip", results.replay_baseline),
             _dist_row("point read (get_entity)", results.point_read),
             _dist_row("HTTP round trip (GET /health)", results.http_round_trip),
+        ]
+    if results.refusal is not None and results.refusal.refusal:
+        dist += [
+            _dist_row("worst-case refusal: 400 (service, HTTP)", results.refusal.refusal),
+            _dist_row("worst-case refusal baseline: the same body, 415 (HTTP)", results.refusal.transfer),
+            _dist_row("worst-case refusal baseline: json.loads (harness)", results.refusal.parse),
         ]
     if results.concurrency_floor is not None and results.concurrency_floor.latencies:
         dist.append(

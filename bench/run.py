@@ -7,6 +7,7 @@ Phases, in this order, one at a time (nothing else talks to the stack meanwhile)
   3. new sends: each service request paired with a floor measurement, alternating which goes
      first, so drifts in machine load hit both alike
   4. replays: each replay paired with its baseline (point read + HTTP round trip), alternating
+  4b. the worst-case refusal (1 MiB of unknown fields) against its transfer and json.loads
   5. concurrency: the emulator answers after ``latency_ms``; ``clients`` closed-loop callers
   6. memory of the serving process right after (5)
   7. start-up: import times in fresh interpreters (the stack is stopped by then)
@@ -28,6 +29,7 @@ import aiohttp
 from bench.counting import AzuriteLog
 from bench.floor import Floor, FloorSample, closed_loop_floor
 from bench.load import ClosedLoopResult, Sent, ServiceClient, UnexpectedAnswer, closed_loop, emulator_json
+from bench.refusal import RefusalResult, measure_refusals
 from bench.startup import StartupResult, measure_startup
 from bench.system import CpuMeter, CpuUse, foreign_test_processes, memory_kib
 from instant.config import SETTING_NAMES, Settings, load_settings
@@ -55,11 +57,20 @@ class Plan:
     latency_ms: int = 250
     concurrency_warmup: float = 3.0
     startup_runs: int = 15
+    refusals: int = 60  # worst-case refusals (each with its transfer and json.loads baselines)
 
 
 FULL = Plan("full", warmup=100, samples=1000, replays=1000, count_window=50)
 SMOKE = Plan(
-    "smoke", warmup=3, samples=10, replays=10, count_window=4, duration=2.0, concurrency_warmup=0.5, startup_runs=1
+    "smoke",
+    warmup=3,
+    samples=10,
+    replays=10,
+    count_window=4,
+    duration=2.0,
+    concurrency_warmup=0.5,
+    startup_runs=1,
+    refusals=3,
 )
 
 
@@ -86,6 +97,7 @@ class Results:
     replay_trips: dict[str, RoundTrips] = field(default_factory=dict)
     concurrency: ClosedLoopResult | None = None
     concurrency_floor: ClosedLoopResult | None = None
+    refusal: RefusalResult | None = None
     rss_kib: int = 0
     hwm_kib: int = 0
     startup: StartupResult | None = None
@@ -168,6 +180,7 @@ class Bench:
                     await self._round_trips(client, session, emulator, AzuriteLog(stack.azurite.log_path))
                     sent = await self._new_sends(client, floor)
                     await self._replays(client, floor, sent)
+                    await self._refusals(client)
                     await self._concurrency(client, floor, session, emulator, stack.host.pid)
             finally:
                 await floor.close()
@@ -270,6 +283,13 @@ class Bench:
 
             await self._paired(self.plan.replays, baseline, replay)
         self.results.cpu["replays (sequential)"] = meter.stop(time.perf_counter())
+        self._note_foreign()
+
+    async def _refusals(self, client: ServiceClient) -> None:
+        self.say(f"refusals: {self.plan.refusals} x the worst-case body, its 415 transfer and json.loads, alternating")
+        meter = self._meter()
+        self.results.refusal = await measure_refusals(client, self.plan.refusals)
+        self.results.cpu["worst-case refusals"] = meter.stop(time.perf_counter())
         self._note_foreign()
 
     async def _concurrency(

@@ -89,6 +89,7 @@ class ProblemError(Exception):
         detail: str,
         *,
         errors: dict[str, list[str]] | None = None,
+        errors_omitted: int = 0,
         fields: list[str] | None = None,
         retry_after: int | None = None,
     ) -> None:
@@ -96,6 +97,8 @@ class ProblemError(Exception):
         self.code = code
         self.detail = detail
         self.errors = errors
+        # Fields left out of ``errors`` (it names the first 20 only, so a refusal stays small).
+        self.errors_omitted = errors_omitted
         self.fields = fields
         self.retry_after = retry_after
 

@@ -37,6 +37,7 @@ def render_problem(problem: ProblemError) -> str:
         detail=problem.detail,
         code=problem.code.value,
         errors=problem.errors,
+        errors_omitted=problem.errors_omitted or None,
         fields=problem.fields,
     ).to_json()
 

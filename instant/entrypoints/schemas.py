@@ -1,7 +1,9 @@
 """Wire models: Altinn's field names, the contract's rules, and the answers' shapes.
 
 Requests: unknown fields are rejected, property names match case-insensitively (a .NET
-client with default options sends ``IdempotencyId``), answers always use camelCase.
+client with default options sends ``IdempotencyId``), answers always use camelCase. What an
+Altinn client's serializer sends is normalised here, before the fingerprint: ``contentType`` as
+the enum's number, a blank SMS sender, email addresses with surrounding whitespace.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from pydantic import (
     Field,
     StrictInt,
     StrictStr,
-    ValidationError,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -38,8 +39,16 @@ def _not_blank(value: str) -> str:
 
 
 def _no_control_characters(value: str) -> str:
+    # Cc is C0 (U+0000-U+001F), DEL and C1 (U+0080-U+009F).
     if any(unicodedata.category(ch) == "Cc" for ch in value):
         raise ValueError("must not contain control characters")
+    return value
+
+
+def _no_control_characters_but_tab(value: str) -> str:
+    # A tab is plain text a user may paste; NUL, ESC and the rest are not.
+    if any(ch != "\t" and unicodedata.category(ch) == "Cc" for ch in value):
+        raise ValueError("must not contain control characters (a tab is allowed)")
     return value
 
 
@@ -55,12 +64,30 @@ def _email_body_size(value: str) -> str:
     return value
 
 
+_CONTENT_TYPES = {"plain": "Plain", "html": "Html"}
+# The enum's numbers, as a .NET client built on Altinn's model classes sends them.
+_CONTENT_TYPE_NUMBERS = {0: "Plain", 1: "Html"}
+
+
 def _content_type(value: object) -> object:
+    # type() and not isinstance(): a JSON true is a bool, which is an int to Python.
+    if type(value) is int:
+        return _CONTENT_TYPE_NUMBERS.get(value, value)
     if isinstance(value, str):
-        for canonical in ("Plain", "Html"):
-            if value.lower() == canonical.lower():
-                return canonical
+        return _CONTENT_TYPES.get(value.lower(), value)
     return value
+
+
+def _blank_is_absent(value: object) -> object:
+    # Altinn uses the default sender for null, "" and whitespace alike (IsNullOrWhiteSpace).
+    if isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _strip(value: object) -> object:
+    # Altinn trims an address before it checks it; we also send the trimmed form.
+    return value.strip() if isinstance(value, str) else value
 
 
 IdempotencyId = Annotated[
@@ -69,19 +96,28 @@ IdempotencyId = Annotated[
     AfterValidator(_not_blank),
     AfterValidator(_no_control_characters),
 ]
-SendersReference = Annotated[StrictStr, Field(max_length=255)]
+SendersReference = Annotated[StrictStr, Field(max_length=255), AfterValidator(_no_control_characters_but_tab)]
 PhoneNumber = Annotated[StrictStr, AfterValidator(normalise_phone_number)]
 SmsSender = Annotated[StrictStr, AfterValidator(validate_sms_sender)]
+OptionalSmsSender = Annotated[SmsSender | None, BeforeValidator(_blank_is_absent)]
 SmsBody = Annotated[StrictStr, Field(max_length=SMS_BODY_MAX_CHARS), AfterValidator(_not_blank)]
-EmailAddress = Annotated[StrictStr, Field(max_length=320), AfterValidator(normalise_email_address)]
+EmailAddress = Annotated[
+    StrictStr, Field(max_length=320), AfterValidator(normalise_email_address), BeforeValidator(_strip)
+]
+OptionalEmailAddress = Annotated[EmailAddress | None, BeforeValidator(_blank_is_absent)]
 EmailSubject = Annotated[
     StrictStr,
     Field(max_length=EMAIL_SUBJECT_MAX_CHARS),
     AfterValidator(_not_blank),
     AfterValidator(_no_line_breaks),
+    AfterValidator(_no_control_characters_but_tab),
 ]
 EmailBody = Annotated[StrictStr, AfterValidator(_not_blank), AfterValidator(_email_body_size)]
-ContentType = Annotated[Literal["Plain", "Html"], BeforeValidator(_content_type)]
+ContentType = Annotated[
+    Literal["Plain", "Html"],
+    BeforeValidator(_content_type, json_schema_input_type=Literal["Plain", "Html", 0, 1]),
+    Field(description="Plain or Html (names case-insensitive), or the enum numbers 0 (Plain) and 1 (Html)."),
+]
 
 
 class RequestModel(BaseModel):
@@ -100,16 +136,31 @@ class RequestModel(BaseModel):
         super().__init_subclass__(**kwargs)
         cls._aliases = {}
 
+    @classmethod
+    def alias_map(cls) -> dict[str, str]:
+        """Lower-cased property name -> the wire's (camelCase) name."""
+        if not cls._aliases:
+            cls._aliases = {(f.alias or name).lower(): (f.alias or name) for name, f in cls.model_fields.items()}
+        return cls._aliases
+
+    @classmethod
+    def nested_models(cls) -> dict[str, type[RequestModel]]:
+        """Wire name -> the request model of that property, for properties that are objects."""
+        return {
+            f.alias or name: f.annotation
+            for name, f in cls.model_fields.items()
+            if isinstance(f.annotation, type) and issubclass(f.annotation, RequestModel)
+        }
+
     @model_validator(mode="before")
     @classmethod
     def _canonical_names(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             return data
-        if not cls._aliases:
-            cls._aliases = {(f.alias or name).lower(): (f.alias or name) for name, f in cls.model_fields.items()}
+        aliases = cls.alias_map()
         canonical: dict[str, Any] = {}
         for key, value in data.items():
-            name = cls._aliases.get(key.lower(), key) if isinstance(key, str) else key
+            name = aliases.get(key.lower(), key) if isinstance(key, str) else key
             if name in canonical:
                 raise ValueError(f"property '{name}' is given more than once (names are case-insensitive)")
             canonical[name] = value
@@ -117,7 +168,7 @@ class RequestModel(BaseModel):
 
 
 class SmsSettings(RequestModel):
-    sender: SmsSender | None = None
+    sender: OptionalSmsSender = None
     body: SmsBody
 
 
@@ -139,7 +190,7 @@ class EmailSettings(RequestModel):
     subject: EmailSubject
     body: EmailBody
     content_type: ContentType = "Plain"
-    sender_email_address: EmailAddress | None = None
+    sender_email_address: OptionalEmailAddress = None
 
 
 class RecipientEmail(RequestModel):
@@ -202,24 +253,11 @@ class Problem(ResponseModel):
     detail: str
     code: str
     errors: dict[str, list[str]] | None = None
+    errors_omitted: Annotated[int, Field(ge=1)] | None = Field(
+        default=None, description="How many more fields were wrong than `errors` names (it names the first 20)."
+    )
     fields: list[str] | None = None
 
 
 class Health(ResponseModel):
     status: Literal["ok"]
-
-
-def validation_errors(exc: ValidationError) -> dict[str, list[str]]:
-    """pydantic errors as the contract's map: JSON path of the field -> messages."""
-    errors: dict[str, list[str]] = {}
-    for error in exc.errors(include_url=False, include_input=False):
-        location = [str(part) for part in error["loc"]]
-        if error["type"] == "extra_forbidden":
-            message = "is not a known field"
-        elif error["type"] == "missing":
-            message = "is required"
-        else:
-            message = error["msg"].removeprefix("Value error, ")
-        path = ".".join(location) or "$"
-        errors.setdefault(path, []).append(message)
-    return errors

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Awaitable, Callable, Iterator
 from functools import cache
@@ -452,3 +453,67 @@ async def test_a_trailing_newline_is_not_ignored(world: World, sms_settings: dic
     status, _, body = await call(request(phone))
     assert status == 400
     assert "recipientSms.phoneNumber" in body["errors"]
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json; charset=utf-8; foo=bar",
+        "application/json; odata.metadata=minimal",
+        "application/json;charset=utf8",
+        'application/json; charset="UTF-8"',
+        "Application/JSON",
+    ],
+)
+async def test_json_media_type_with_utf8_or_no_charset_and_other_parameters_is_accepted(
+    world: World, content_type: str
+) -> None:
+    status, _, body = await call(request(valid_sms(), content_type=content_type))
+    assert status == 201, body
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json; charset=utf-16", "application/json; charset=", "application/json, text/plain", "application"],
+)
+async def test_json_media_type_with_another_charset_or_malformed_is_415(world: World, content_type: str) -> None:
+    status, _, body = await call(request(valid_sms(), content_type=content_type))
+    assert (status, body["code"]) == (415, "unsupported_media_type")
+
+
+async def test_many_broken_fields_are_capped_with_errors_omitted(world: World) -> None:
+    payload = valid_sms(**{f"extra{i}": i for i in range(25)})
+    status, headers, body = await call(request(payload))
+    assert status == 400
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert body["code"] == "validation_failed"
+    assert len(body["errors"]) == 20
+    assert body["errorsOmitted"] == 5
+    status, _, body = await call(request(valid_sms(typo=1)))
+    assert status == 400 and "errorsOmitted" not in body
+
+
+async def test_openapi_documents_errors_omitted() -> None:
+    _, _, doc = await call(request(b"", method="GET", caller=None), "openapi")
+    problem = doc["components"]["schemas"]["Problem"]["properties"]
+    assert {"type": "integer", "minimum": 1} in problem["errorsOmitted"]["anyOf"]
+    content_type = doc["components"]["schemas"]["EmailSettings"]["properties"]["contentType"]
+    assert content_type["enum"] == ["Plain", "Html", 0, 1]
+
+
+async def test_content_type_number_replays_the_order_sent_with_the_name(world: World) -> None:
+    first_status, _, first = await call(request(valid_email(contentType="Html"), url=EMAIL_URL), "instant_email")
+    again_status, _, again = await call(request(valid_email(contentType=1), url=EMAIL_URL), "instant_email")
+    assert (first_status, again_status) == (201, 200)
+    assert again == first
+    assert len(world.email.sent) == 1
+
+
+async def test_blank_sms_sender_replays_the_order_sent_without_one(world: World) -> None:
+    no_sender = valid_sms()
+    del no_sender["recipientSms"]["smsSettings"]["sender"]
+    blank = copy.deepcopy(no_sender)
+    blank["recipientSms"]["smsSettings"]["sender"] = "  "
+    assert (await call(request(no_sender)))[0] == 201
+    assert (await call(request(blank)))[0] == 200
+    assert [m.sender for m in world.sms.sent] == ["Instant"]
