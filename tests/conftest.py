@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from sandbox.stack import AzuriteProcess, start_azurite  # noqa: E402
+from sandbox.services import AzuriteProcess, start_azurite  # noqa: E402
 
 
 @pytest.fixture(scope="session")

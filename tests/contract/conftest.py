@@ -8,7 +8,7 @@ from azure.data.tables.aio import TableClient
 
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
 from instant.ports import OrderStore
-from sandbox.stack import AzuriteProcess
+from sandbox.services import AzuriteProcess
 from tests.fakes import InMemoryOrderStore
 
 

@@ -17,7 +17,8 @@ import aiohttp
 import pytest
 
 from instant.config import SETTING_NAMES
-from sandbox.stack import AzuriteProcess, LocalStack
+from sandbox.services import AzuriteProcess
+from sandbox.stack import LocalStack
 
 # A short budget keeps the failure-path tests quick; the lease is budget + 5 s.
 BUDGET_SECONDS = 3

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from sandbox.stack import LocalStack, start_azurite
+from sandbox.services import start_azurite
+from sandbox.stack import LocalStack
 from tests.integration.conftest import (
     BUDGET_SECONDS,
     Api,

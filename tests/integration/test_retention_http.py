@@ -18,7 +18,7 @@ from instant.idempotency import (
     OrderState,
     RecipientStatus,
 )
-from sandbox.stack import AzuriteProcess
+from sandbox.services import AzuriteProcess
 from tests.builders import audit_entry, order_record
 from tests.integration.conftest import CALLER, Api, new_key, new_phone, sms_payload
 

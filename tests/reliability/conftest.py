@@ -32,7 +32,8 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from instant.adapters.table_store import TableOrderStore
 from instant.idempotency import AuditEntry, Channel, OrderRecord, provider_token_for, shipment_id_for
-from sandbox.stack import REPO_ROOT, LocalHostProcess, LocalStack, start_local_host_process
+from sandbox.services import REPO_ROOT, LocalHostProcess, start_local_host_process
+from sandbox.stack import LocalStack
 from tests.integration.conftest import base_environment
 
 PREFIX = "/notifications/api/v1"

@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 
 from sandbox.crash_points import CrashPoint
-from sandbox.stack import LocalHostProcess
+from sandbox.services import LocalHostProcess
 from tests.reliability.conftest import (
     CALLER,
     FAULTS,

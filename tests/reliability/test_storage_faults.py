@@ -23,7 +23,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sandbox.stack import AzuriteProcess, LocalHostProcess, start_azurite
+from sandbox.services import AzuriteProcess, LocalHostProcess, start_azurite
 from tests.reliability.conftest import (
     BUDGET_SECONDS,
     CALLER,
