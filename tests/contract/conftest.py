@@ -9,7 +9,7 @@ from azure.data.tables.aio import TableClient
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
 from instant.ports import OrderStore
 from sandbox.services import AzuriteProcess
-from tests.fakes import InMemoryOrderStore
+from tests.support.fakes import InMemoryOrderStore
 
 
 @pytest.fixture

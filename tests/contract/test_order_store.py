@@ -22,7 +22,7 @@ from instant.idempotency import (
     shipment_id_for,
 )
 from instant.ports import OrderStore
-from tests.builders import T0, audit_entry, order_record
+from tests.support.builders import T0, audit_entry, order_record
 
 
 def record(key: str, **changes: object) -> OrderRecord:

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from sandbox.stack import LocalStack
-from tests.integration.conftest import Api, email_payload, new_email, new_key, new_phone, sms_payload
+from tests.support.integration import Api, email_payload, new_email, new_key, new_phone, sms_payload
 
 pytestmark = pytest.mark.integration
 FAULTS = "faults.example.com"

@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.services import start_azurite
 from sandbox.stack import LocalStack
-from tests.integration.conftest import (
+from tests.support.integration import (
     BUDGET_SECONDS,
     Api,
     base_environment,

@@ -19,8 +19,8 @@ from instant.idempotency import (
     RecipientStatus,
 )
 from sandbox.services import AzuriteProcess
-from tests.builders import audit_entry, order_record
-from tests.integration.conftest import CALLER, Api, new_key, new_phone, sms_payload
+from tests.support.builders import audit_entry, order_record
+from tests.support.integration import CALLER, Api, new_key, new_phone, sms_payload
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """3. Crash points: the worker is SIGKILLed at each point of a request, then restarted.
 
-The app runs as ``sandbox.crash_points:app`` (function_app's app with its adapters wrapped in
+The app runs as ``tests.support.crash_points:app`` (function_app's app with its adapters wrapped in
 proxies that SIGKILL the process at the point named by INSTANT_CRASH_AT; production code is
 untouched). Promise: after a restart, retries with the same key end with exactly one delivered
 message and the right answer, and a crashed worker's lease (budget + 5 s) is taken over only
@@ -23,15 +23,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sandbox.crash_points import CrashPoint
 from sandbox.services import LocalHostProcess
-from tests.reliability.conftest import (
+from tests.support.crash_points import CrashPoint
+from tests.support.reliability import (
     CALLER,
     FAULTS,
     LEASE_SECONDS,
-    Client,
-    Reply,
-    Tables,
     figure,
     new_email,
     new_key,
@@ -42,10 +39,11 @@ from tests.reliability.conftest import (
     start_app,
     token,
 )
+from tests.support.reliability_clients import Client, Reply, Tables
 
 pytestmark = pytest.mark.integration
 
-CRASH_APP = "sandbox.crash_points:app"
+CRASH_APP = "tests.support.crash_points:app"
 # "During the provider call" needs a call that lasts: the emulator's slow recipients answer after
 # 2 s and deliver nothing if the caller has gone by then (sandbox/README.md).
 SLOW = {"sms": "+4790000004", "email": f"slow@{FAULTS}"}

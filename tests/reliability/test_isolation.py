@@ -12,17 +12,8 @@ import uuid
 
 import pytest
 
-from tests.reliability.conftest import (
-    FAULTS,
-    Client,
-    Tables,
-    new_email,
-    new_key,
-    new_phone,
-    payload_for,
-    shipment,
-    token,
-)
+from tests.support.reliability import FAULTS, new_email, new_key, new_phone, payload_for, shipment, token
+from tests.support.reliability_clients import Client, Tables
 
 pytestmark = pytest.mark.integration
 

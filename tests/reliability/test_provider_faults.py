@@ -12,18 +12,17 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.reliability.conftest import (
+from tests.support.reliability import (
     BUDGET_SECONDS,
     CALLER,
     FAULTS,
     MARGIN_SECONDS,
-    Client,
-    Reply,
     figure,
     new_key,
     payload_for,
     token,
 )
+from tests.support.reliability_clients import Client, Reply
 
 pytestmark = pytest.mark.integration
 

@@ -24,16 +24,13 @@ import aiohttp
 import pytest
 
 from sandbox.services import AzuriteProcess, LocalHostProcess, start_azurite
-from tests.reliability.conftest import (
+from tests.support.reliability import (
     BUDGET_SECONDS,
     CALLER,
     FAULTS,
     LEASE_SECONDS,
     MARGIN_SECONDS,
     WATCHED,
-    Client,
-    Reply,
-    Tables,
     figure,
     new_email,
     new_key,
@@ -44,6 +41,7 @@ from tests.reliability.conftest import (
     start_app,
     token,
 )
+from tests.support.reliability_clients import Client, Reply, Tables
 
 pytestmark = pytest.mark.integration
 

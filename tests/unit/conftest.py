@@ -1,36 +1,10 @@
-from __future__ import annotations
+"""Fixtures of the unit tests (helpers: tests/support/unit.py)."""
 
-from dataclasses import dataclass
+from __future__ import annotations
 
 import pytest
 
-from instant.service import InstantService, RequestInfo, ServiceSettings
-from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
-
-SETTINGS = ServiceSettings(
-    request_budget_seconds=8.0,
-    email_wait_seconds=1.5,
-    sms_default_sender="Instant",
-    email_default_sender="noreply@instant.example.com",
-    allowed_email_senders=frozenset(),
-)
-CALLER = RequestInfo(caller="caller-a", trace_id="0" * 32)
-OTHER_CALLER = RequestInfo(caller="caller-b", trace_id="1" * 32)
-
-
-@dataclass
-class World:
-    service: InstantService
-    store: InMemoryOrderStore
-    sms: FakeSmsGateway
-    email: FakeEmailGateway
-    clock: FakeClock
-
-
-def build_world(settings: ServiceSettings = SETTINGS) -> World:
-    store, sms, email, clock = InMemoryOrderStore(), FakeSmsGateway(), FakeEmailGateway(), FakeClock()
-    service = InstantService(store=store, sms=sms, email=email, clock=clock, settings=settings)
-    return World(service, store, sms, email, clock)
+from tests.support.unit import World, build_world
 
 
 @pytest.fixture

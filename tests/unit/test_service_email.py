@@ -12,8 +12,8 @@ from instant.errors import ProblemError, ProviderOutcomeUnknown, ProviderRejecte
 from instant.idempotency import Channel, RecipientStatus, provider_token_for, shipment_id_for
 from instant.orders import EmailOrder, SmsOrder
 from instant.ports import EmailContentType, EmailOperationStatus, EmailReceipt
-from tests.fakes import ACCEPT_THEN_CRASH, WorkerCrash
-from tests.unit.conftest import CALLER, SETTINGS, World, build_world
+from tests.support.fakes import ACCEPT_THEN_CRASH, WorkerCrash
+from tests.support.unit import CALLER, SETTINGS, World, build_world
 
 
 def email(key: str = "verify-1", **changes: object) -> EmailOrder:

@@ -23,8 +23,8 @@ from instant.idempotency import (
 )
 from instant.orders import SmsOrder
 from instant.ports import SmsMessage, SmsReceipt
-from tests.fakes import ACCEPT_THEN_CRASH, WorkerCrash
-from tests.unit.conftest import CALLER, OTHER_CALLER, SETTINGS, World, build_world
+from tests.support.fakes import ACCEPT_THEN_CRASH, WorkerCrash
+from tests.support.unit import CALLER, OTHER_CALLER, SETTINGS, World, build_world
 
 BODY = "Your code is 123456. It expires in 5 minutes."
 

@@ -27,8 +27,8 @@ from instant import bootstrap, telemetry
 from instant.config import Settings
 from instant.errors import ProviderRejected, ProviderUnavailable
 from instant.service import InstantService
-from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
-from tests.unit.conftest import SETTINGS
+from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
+from tests.support.unit import SETTINGS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMS_URL = "http://localhost/notifications/api/v1/future/orders/instant/sms"

@@ -51,6 +51,8 @@ class FakeClock:
 
 
 class InMemoryOrderStore:
+    """The OrderStore port in memory, with the Table store's ETag and conflict rules."""
+
     def __init__(self) -> None:
         self.records: dict[str, OrderRecord] = {}
         self.audits: dict[str, list[AuditEntry]] = {}
