@@ -4,8 +4,8 @@ Azure Functions Core Tools cannot be installed on our machines, so this stands i
 ``func start``: it indexes the app the way the Python worker does (``FunctionApp.get_functions()``),
 so there is no second routing table to keep in sync, and serves it with aiohttp on ONE asyncio
 loop, the loop the app's aio SDK clients are bound to. The parts live in ``sandbox/host/``:
-loading (the app, host.json), routes, functions (what is served and what is refused), exchange
-(request and answer conversion) and server.
+loading (the app, host.json), routes, functions (what is served and what is refused), limits
+(the Functions host's request limits), exchange (request and answer conversion) and server.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Final
 
 from sandbox.host.functions import UnsupportedFunction
+from sandbox.host.limits import AZURE_LIMITS, HostLimits
 from sandbox.host.loading import (
     DEFAULT_APP,
     default_host_json,
@@ -28,7 +29,7 @@ from sandbox.host.loading import (
     load_lifecycle_hooks,
     read_route_prefix,
 )
-from sandbox.host.server import DEFAULT_HOST, DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT, serve
+from sandbox.host.server import DEFAULT_HOST, DEFAULT_PORT, serve
 
 log = logging.getLogger("sandbox.local_host")
 
@@ -48,11 +49,38 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--max-body-bytes",
         type=int,
-        default=DEFAULT_MAX_BODY_BYTES,
-        help="larger request bodies get 413 from the host (default %(default)s)",
+        default=AZURE_LIMITS.max_request_body_size,
+        help="larger request bodies get 413 from the host (default %(default)s, as in Azure)",
+    )
+    parser.add_argument(
+        "--headers-timeout",
+        type=float,
+        default=AZURE_LIMITS.request_headers_timeout,
+        help="seconds for a request's headers to arrive (default %(default)s)",
+    )
+    parser.add_argument(
+        "--min-body-rate",
+        type=float,
+        default=AZURE_LIMITS.min_request_body_data_rate,
+        help="minimum body bytes/s after the grace period, else 408 (default %(default)s)",
+    )
+    parser.add_argument(
+        "--body-grace",
+        type=float,
+        default=AZURE_LIMITS.min_request_body_grace,
+        help="seconds before the minimum body rate applies (default %(default)s)",
     )
     parser.add_argument("--log-level", default="INFO", help="Python log level (default %(default)s)")
     return parser.parse_args(argv)
+
+
+def _limits(args: argparse.Namespace) -> HostLimits:
+    return HostLimits(
+        request_headers_timeout=args.headers_timeout,
+        min_request_body_data_rate=args.min_body_rate,
+        min_request_body_grace=args.body_grace,
+        max_request_body_size=args.max_body_bytes,
+    )
 
 
 def _print(line: str) -> None:
@@ -83,7 +111,7 @@ async def _run(args: argparse.Namespace) -> int:
         route_prefix,
         on_startup=on_startup,
         on_shutdown=on_shutdown,
-        max_body_bytes=args.max_body_bytes,
+        limits=_limits(args),
     )
     _print(READY_LINE.format(base_url=running.base_url))
     for route in running.routes:

@@ -1,4 +1,4 @@
-"""Serving the indexed functions with aiohttp on the running loop."""
+"""Serving the indexed functions with aiohttp on the running loop, within the Functions host's limits."""
 
 from __future__ import annotations
 
@@ -15,15 +15,22 @@ from azure.functions.timer import TimerRequest
 
 from sandbox.host.exchange import failure, to_http_request, to_web_response
 from sandbox.host.functions import HttpRoute, OutValue, TimerFunction, collect_functions
+from sandbox.host.limits import (
+    AZURE_LIMITS,
+    LIMITS_KEY,
+    BodyTooSlow,
+    HostLimits,
+    body_too_slow,
+    header_limits,
+    read_body,
+)
 from sandbox.host.loading import DEFAULT_ROUTE_PREFIX, Hook
 
 log = logging.getLogger("sandbox.local_host")
 
 DEFAULT_HOST: Final = "127.0.0.1"
 DEFAULT_PORT: Final = 7071
-# Larger than the app's own 1 MiB limit, so the app itself answers 413 for 1 MiB + 1.
-DEFAULT_MAX_BODY_BYTES: Final = 8 * 1024 * 1024
-# After a 404/405/413 aiohttp drains the unread body (so the client sees the answer, not a
+# After a 404/405/413/408 aiohttp drains the unread body (so the client sees the answer, not a
 # reset) and shutdown waits for that; aiohttp's 10 s is more than loopback ever needs.
 _LINGERING_SECONDS: Final = 2.0
 _ROUTES_KEY: Final[web.AppKey[list[HttpRoute]]] = web.AppKey("http_routes")
@@ -31,7 +38,11 @@ _TIMERS_KEY: Final[web.AppKey[dict[str, TimerFunction]]] = web.AppKey("timers")
 
 
 async def _invoke_http(route: HttpRoute, request: web.Request, route_params: dict[str, str]) -> web.Response:
-    body = await request.read()  # raises 413 above client_max_size
+    try:
+        body = await read_body(request, request.app[LIMITS_KEY])
+    except BodyTooSlow as exc:
+        log.warning("%s %s: %s, closing the connection", request.method, request.rel_url.path, exc)
+        return body_too_slow()
     kwargs: dict[str, Any] = {route.target.trigger_arg: to_http_request(request, route_params, body)}
     out: OutValue[Any] | None = None
     if route.output_arg is not None:
@@ -67,7 +78,7 @@ async def _admin_invoke(request: web.Request) -> web.StreamResponse:
     timer = request.app[_TIMERS_KEY].get(name.lower())
     if timer is None:
         raise web.HTTPNotFound(text=f"No timer function named {name!r}\n")
-    await request.read()  # Core Tools takes {"input": ...}; a timer has none
+    await read_body(request, request.app[LIMITS_KEY])  # Core Tools takes {"input": ...}; a timer has none
     try:
         await timer.target.call({timer.target.trigger_arg: TimerRequest(past_due=False)})
     except Exception:
@@ -97,16 +108,15 @@ async def _request_log(
 
 
 def build_web_app(
-    function_app: FunctionRegister,
-    route_prefix: str = DEFAULT_ROUTE_PREFIX,
-    *,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    function_app: FunctionRegister, route_prefix: str = DEFAULT_ROUTE_PREFIX, *, limits: HostLimits = AZURE_LIMITS
 ) -> web.Application:
     """An aiohttp application serving ``function_app``'s functions; UnsupportedFunction if it cannot."""
     routes, timers = collect_functions(function_app, route_prefix)
-    app = web.Application(client_max_size=max_body_bytes, middlewares=[_request_log])
+    # client_max_size is enforced by read_body; aiohttp's own check would be the same number.
+    app = web.Application(client_max_size=limits.max_request_body_size, middlewares=[_request_log, header_limits])
     app[_ROUTES_KEY] = routes
     app[_TIMERS_KEY] = timers
+    app[LIMITS_KEY] = limits
     app.router.add_post("/admin/functions/{name}", _admin_invoke)
     app.router.add_route("*", r"/{path:[\s\S]*}", _dispatch)  # [\s\S]: a decoded %0A is part of the path too
     return app
@@ -181,11 +191,11 @@ async def serve(
     *,
     on_startup: Hook | None = None,
     on_shutdown: Hook | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    limits: HostLimits = AZURE_LIMITS,
     shutdown_timeout: float = 30.0,
 ) -> RunningHost:
     """Serve ``function_app`` on the running loop; port 0 picks a free port (see ``.port``)."""
-    web_app = build_web_app(function_app, route_prefix, max_body_bytes=max_body_bytes)
+    web_app = build_web_app(function_app, route_prefix, limits=limits)
     await _call_hook(on_startup)
     # access_log=None: _request_log writes the one line per request.
     runner = web.AppRunner(
@@ -193,6 +203,7 @@ async def serve(
         access_log=None,
         shutdown_timeout=shutdown_timeout,
         lingering_time=_LINGERING_SECONDS,
+        **limits.server_options(),
     )
     await runner.setup()
     try:

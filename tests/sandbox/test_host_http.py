@@ -15,8 +15,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from sandbox.host.limits import AZURE_LIMITS, HostLimits
 from sandbox.host.loading import load_function_app
-from sandbox.host.server import DEFAULT_MAX_BODY_BYTES, RunningHost, serve
+from sandbox.host.server import RunningHost, serve
 from tests.sandbox import toy_app
 
 TOY_APP = "tests.sandbox.toy_app:app"
@@ -158,9 +159,17 @@ async def test_body_limits(host: RunningHost, http: aiohttp.ClientSession) -> No
     # Above the app's own 1 MiB: it reaches the function, which can answer 413 itself.
     async with http.post(host.url("size"), data=io.BytesIO(b"x" * (MiB + 1))) as resp:
         assert await resp.json() == {"received": MiB + 1}
-    too_big = io.BytesIO(b"x" * (DEFAULT_MAX_BODY_BYTES + 1))
-    async with http.post(host.url("size"), data=too_big) as resp:
-        assert resp.status == 413
+    assert AZURE_LIMITS.max_request_body_size == 104_857_600  # the Functions host's 100 MB
+    running = await serve(
+        load_function_app(TOY_APP), "127.0.0.1", 0, PREFIX, limits=HostLimits(max_request_body_size=MiB)
+    )
+    try:
+        async with http.post(running.url("size"), data=io.BytesIO(b"x" * MiB)) as resp:
+            assert await resp.json() == {"received": MiB}
+        async with http.post(running.url("size"), data=io.BytesIO(b"x" * (MiB + 1))) as resp:
+            assert resp.status == 413
+    finally:
+        await running.stop()
 
 
 async def test_one_log_line_per_request_without_key_or_body(
