@@ -8,7 +8,9 @@ except the body size, which it raises to 100 MB (ScriptConstants.DefaultMaxReque
   (MaxRequestHeaderCount), else 431; the request line at most 8 KiB (MaxRequestLineSize);
 * once the body is being read it must arrive at 240 bytes/s or more, averaged, after a 5 s
   grace period (MinRequestBodyDataRate), else 408 and the connection is closed;
-* bodies over 100 MB get 413.
+* bodies over 100 MB get 413;
+* request bodies are not decompressed: a function gets the bytes as sent, Content-Encoding and all
+  (Kestrel has no request decompression and the Functions host adds none).
 
 Every figure is a field of HostLimits, so tests can use short timeouts.
 """
@@ -50,6 +52,9 @@ class HostLimits:
             "max_line_size": self.max_request_line_size,
             "max_field_size": _ALLOWANCE * self.max_request_headers_total_size,
             "max_headers": _ALLOWANCE * self.max_request_header_count,
+            # Kestrel does not decompress request bodies and the Functions host adds no middleware
+            # that does: the function gets the bytes as sent, Content-Encoding and all.
+            "auto_decompress": False,
         }
 
 

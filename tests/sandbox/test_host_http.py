@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import io
 import json
 import logging
@@ -170,6 +171,16 @@ async def test_body_limits(host: RunningHost, http: aiohttp.ClientSession) -> No
             assert resp.status == 413
     finally:
         await running.stop()
+
+
+async def test_a_gzip_body_reaches_the_function_as_sent(host: RunningHost, http: aiohttp.ClientSession) -> None:
+    # The Functions host does not decompress request bodies; aiohttp would by default.
+    compressed = gzip.compress(b'{"a": 1}')
+    headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+    async with http.post(host.url("echo/gz"), data=compressed, headers=headers) as resp:
+        seen = await resp.json()
+    assert base64.b64decode(seen["body_b64"]) == compressed
+    assert seen["headers"]["content-encoding"] == "gzip"
 
 
 async def test_one_log_line_per_request_without_key_or_body(
