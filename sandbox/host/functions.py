@@ -72,6 +72,8 @@ class LocalContext(func.Context):
         self._invocation_id = str(uuid.uuid4())
         self._function_name = function_name
         self._function_directory = function_directory
+        self._trace = _TraceContext()  # one per invocation: a function may read it more than once
+        self._retry = _RetryContext()
 
     @property
     def invocation_id(self) -> str:
@@ -91,11 +93,11 @@ class LocalContext(func.Context):
 
     @property
     def trace_context(self) -> func._abc.TraceContext:
-        return _TraceContext()
+        return self._trace
 
     @property
     def retry_context(self) -> func._abc.RetryContext:
-        return _RetryContext()
+        return self._retry
 
 
 class OutValue(func.Out[T]):
