@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import azure.functions as func
 import pytest
 
-from sandbox.host.functions import UnsupportedFunction
+from sandbox.host.functions import LocalContext, UnsupportedFunction
 from sandbox.host.loading import default_host_json, index_functions, load_function_app, read_route_prefix
 from sandbox.host.routes import RouteTemplate, UnsupportedRoute
 from sandbox.host.server import build_web_app, http_routes, timer_functions
@@ -140,3 +141,10 @@ def test_an_input_binding_the_host_cannot_provide_stops_start_up() -> None:
 
     with pytest.raises(UnsupportedFunction, match="with_blob: the blob binding 'blob' is not provided"):
         build_web_app(app)
+
+
+def test_a_context_keeps_one_trace_for_its_invocation() -> None:
+    context = LocalContext("WithContext", str(REPO_ROOT))
+    assert context.trace_context.trace_parent == context.trace_context.trace_parent
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-01", context.trace_context.trace_parent)
+    assert LocalContext("WithContext", str(REPO_ROOT)).trace_context.trace_parent != context.trace_context.trace_parent
