@@ -28,7 +28,7 @@ setup: $(VENV)/.installed node_modules/.installed
 
 ## Start the whole local stack in the foreground: Azurite, the ACS emulator, the function app.
 run: setup
-	$(PY) -m sandbox.stack
+	$(PY) -m sandbox.cli
 
 ## Lint, type-check and run every test (unit, contract, integration, e2e, infra).
 test: setup $(INFRA_VENV)/.installed lint

@@ -15,7 +15,8 @@ from pathlib import Path
 from bench.report import checks, console_table, markdown
 from bench.run import FULL, SMOKE, HarnessBroken, run_bench
 from bench.system import machine_info
-from sandbox.stack import REPO_ROOT, StackError
+from sandbox.processes import StackError
+from sandbox.services import REPO_ROOT
 
 RESULTS_DIR = REPO_ROOT / "bench" / "results"
 

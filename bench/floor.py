@@ -140,7 +140,7 @@ class Floor:
             sender=held.sender,
             body=order.body,
             validity_seconds=300,
-            token=provider_token_for(CALLER, Channel.SMS, order.idempotency_id),
+            token=provider_token_for(CALLER, Channel.SMS, order.idempotency_id, held.received_at),
             first_sent_at=now,
         )
         started = time.perf_counter()
@@ -162,7 +162,7 @@ class Floor:
             subject=order.subject,
             body=order.body,
             content_type=order.content_type,
-            operation_id=provider_token_for(CALLER, Channel.EMAIL, order.idempotency_id),
+            operation_id=provider_token_for(CALLER, Channel.EMAIL, order.idempotency_id, held.received_at),
         )
         started = time.perf_counter()
         receipt = await self.email.send(

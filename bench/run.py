@@ -33,7 +33,8 @@ from bench.refusal import RefusalResult, measure_refusals
 from bench.startup import StartupResult, measure_startup
 from bench.system import CpuMeter, CpuUse, foreign_test_processes, memory_kib
 from instant.config import SETTING_NAMES, Settings, load_settings
-from sandbox.stack import REPO_ROOT, LocalStack
+from sandbox.services import REPO_ROOT
+from sandbox.stack import LocalStack
 
 CHANNELS = ("sms", "email")
 # Email operations finish at once, so the email figures measure our code and round trips rather

@@ -9,6 +9,7 @@ identity (DefaultAzureCredential) signs every call.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from functools import cache
 from typing import NamedTuple
@@ -28,6 +29,8 @@ from instant.domain.ports import Closeable, EmailGateway, OrderStore, SmsGateway
 from instant.entrypoints.answers import WireRenderer
 from instant.service.instant_service import InstantService, ServiceSettings
 
+log = logging.getLogger("instant.bootstrap")
+
 ServiceFactory = Callable[[Settings], Awaitable[InstantService]]
 
 _service: InstantService | None = None
@@ -38,8 +41,12 @@ _factory: ServiceFactory | None = None
 
 @cache
 def settings() -> Settings:
-    """The settings, read once per process."""
-    return load_settings()
+    """The settings, read once per process. A missing SMS sender is the one gap the app starts
+    with (email, shipments and health work; SMS answers 503): it says so once."""
+    config = load_settings()
+    if config.sms_default_sender is None:
+        log.warning("SMS_DEFAULT_SENDER is not set: SMS requests answer 503 channel_not_configured until it is")
+    return config
 
 
 def service_settings(config: Settings) -> ServiceSettings:

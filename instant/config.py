@@ -34,13 +34,16 @@ class Settings(BaseSettings):
     tables_connection_string: SecretStr | None = None
     tables_endpoint: str | None = None
     instant_table_name: str = "instantorders"
-    sms_default_sender: str
+    # Optional: until an SMS number is bought the app runs email only, and SMS answers 503
+    # channel_not_configured (docs/api.md). bootstrap.settings() warns once at start-up.
+    sms_default_sender: str | None = None
     email_default_sender: str
     email_allowed_senders: str = ""
     instant_request_budget_seconds: float = Field(default=8.0, gt=0, le=120)
     # How long an email send waits for ACS to report a terminal status before answering
-    # Email_Sending: a short part of the request budget.
-    instant_email_wait_seconds: float = Field(default=1.5, ge=0, le=60)
+    # Email_Sending. 0 (the default): answer as soon as ACS took the operation; recorded ACS keeps
+    # an operation Running 3-10 s, so a short wait holds the caller and still says "sending".
+    instant_email_wait_seconds: float = Field(default=0.0, ge=0, le=60)
     # At least the longest time-to-live (172800 s): a key purged before its deadline could be
     # reused with a fresh window, which the contract forbids.
     idempotency_retention_hours: int = Field(default=168, ge=48)
@@ -49,6 +52,10 @@ class Settings(BaseSettings):
     # Base64 key for HMAC-SHA256 digests of bodies and fingerprints (instant/digests.py). A secret:
     # in Azure a Key Vault reference; unset locally (plain SHA-256).
     instant_digest_key: SecretStr | None = None
+    # Said explicitly by every local runner (sandbox/stack.py, the tests): only then may the digest
+    # key be missing. Anywhere else a missing key stops start-up, since a plain SHA-256 of a
+    # passcode body is reversed by trying the million codes.
+    instant_local_development: bool = False
     applicationinsights_connection_string: SecretStr | None = None
 
     @field_validator("acs_endpoint", "tables_endpoint")
@@ -101,7 +108,9 @@ class Settings(BaseSettings):
 
     @field_validator("sms_default_sender")
     @classmethod
-    def _sms_sender(cls, value: str) -> str:
+    def _sms_sender(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
         return validate_sms_sender(value)
 
     @field_validator("email_default_sender")
@@ -127,6 +136,15 @@ class Settings(BaseSettings):
     def _tables_configured(self) -> Self:
         if self.tables_connection_string is None and not self.tables_endpoint:
             raise ValueError("TABLES_CONNECTION_STRING or TABLES_ENDPOINT must be set")
+        return self
+
+    @model_validator(mode="after")
+    def _digest_key_outside_local_development(self) -> Self:
+        if self.instant_digest_key is None and not self.instant_local_development:
+            raise ValueError(
+                "INSTANT_DIGEST_KEY must be set (base64, at least 32 bytes) outside local development "
+                "(INSTANT_LOCAL_DEVELOPMENT=true)"
+            )
         return self
 
     @property

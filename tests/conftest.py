@@ -13,6 +13,7 @@ _TEST_ENVIRONMENT = {
     "TABLES_CONNECTION_STRING": "UseDevelopmentStorage=true",
     "SMS_DEFAULT_SENDER": "Instant",
     "EMAIL_DEFAULT_SENDER": "noreply@instant.example.com",
+    "INSTANT_LOCAL_DEVELOPMENT": "true",
 }
 for name, value in _TEST_ENVIRONMENT.items():
     os.environ.setdefault(name, value)
@@ -25,7 +26,7 @@ from collections.abc import AsyncIterator  # noqa: E402
 
 import pytest  # noqa: E402
 
-from sandbox.stack import AzuriteProcess, start_azurite  # noqa: E402
+from sandbox.services import AzuriteProcess, start_azurite  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,14 @@
-"""EmailGateway on Azure Communication Services Email (azure-communication-email, async).
+"""EmailGateway on Azure Communication Services Email (azure-communication-email, async client).
 
-``begin_send`` carries our deterministic ``Operation-Id`` so a repeat never makes ACS send
-twice; the poller's interval is set short (its default is 30 s) and the wait for a terminal
-status is bounded by ``wait``: after that the answer is ``Running`` and GET shipment refreshes
-it later. ``status()`` reads ``GET /emails/operations/{id}`` through the client's public
-``send_request``, so a retry can ask before it posts again.
+``send`` makes one ``POST /emails:send`` with our deterministic ``Operation-Id``, so a repeat
+never makes ACS send twice, and answers as soon as ACS took the operation: recorded ACS answers
+``Retry-After: 3`` and keeps an operation ``Running`` for 3-10 s, so a caller held for the end of
+the operation would wait for seconds and usually still get ``Running`` (docs/architecture.md,
+"ACS facts"). With ``wait`` > 0 it asks for the status until a terminal one or the wait is up,
+and never past the deadline. GET shipment and the status check before a re-post read
+``GET /emails/operations/{id}`` (``status``). Both go through the client's public
+``send_request``: the SDK's signing, and our one-try deadline policy.
+Spec: azure-rest-api-specs, specification/communication/data-plane/Email (2025-09-01).
 """
 
 from __future__ import annotations
@@ -17,22 +21,44 @@ from typing import Any
 from azure.communication.email.aio import EmailClient
 from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.core.exceptions import AzureError, HttpResponseError
+from azure.core.exceptions import AzureError
 from azure.core.rest import HttpRequest
 
-from instant.adapters.provider_errors import TRANSIENT_STATUSES, retry_after, transport_failure
+from instant.adapters.provider_errors import (
+    CONFIGURATION_STATUSES,
+    IN_PROGRESS_STATUS,
+    OUTSIDE_WINDOW_STATUS,
+    TRANSIENT_STATUSES,
+    in_progress,
+    transport_failure,
+    unavailable,
+)
 from instant.adapters.retry import DEADLINE_OPTION, DeadlinePolicy
 from instant.adapters.transport import transport_options
 from instant.domain.deadline import Deadline
-from instant.domain.errors import ProviderRejected, ProviderUnavailable
+from instant.domain.errors import (
+    ProviderMisconfigured,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+)
 from instant.domain.ports import EmailContentType, EmailMessage, EmailOperationStatus, EmailReceipt
 
 API_VERSION = "2025-09-01"
+# How often a send with a wait asks for the status (the SDK's poller would obey Retry-After: 3).
 POLLING_INTERVAL_SECONDS = 0.25
+# ACS operation statuses (case-insensitive), reduced to what the service distinguishes.
+_STATUSES = {
+    "notstarted": EmailOperationStatus.RUNNING,
+    "running": EmailOperationStatus.RUNNING,
+    "succeeded": EmailOperationStatus.SUCCEEDED,
+    "failed": EmailOperationStatus.FAILED,
+    "canceled": EmailOperationStatus.FAILED,
+}
 
 
 class AcsEmailGateway:
-    """EmailGateway on ACS Email: begin_send with our Operation-Id, and the operation's status."""
+    """EmailGateway on ACS Email: one POST with our Operation-Id, and the operation's status."""
 
     def __init__(self, client: EmailClient, endpoint: str) -> None:
         self._client = client
@@ -44,14 +70,7 @@ class AcsEmailGateway:
     ) -> AcsEmailGateway:
         """A gateway with its own SDK client on ``endpoint``."""
         options = {**transport_options(), **options}
-        client = EmailClient(
-            endpoint,
-            credential,
-            api_version=API_VERSION,
-            retry_policy=DeadlinePolicy(),
-            polling_interval=POLLING_INTERVAL_SECONDS,
-            **options,
-        )
+        client = EmailClient(endpoint, credential, api_version=API_VERSION, retry_policy=DeadlinePolicy(), **options)
         return cls(client, endpoint)
 
     async def send(self, message: EmailMessage, *, deadline: Deadline, wait: float) -> EmailReceipt:
@@ -63,71 +82,79 @@ class AcsEmailGateway:
             "recipients": {"to": [{"address": message.recipient}]},
             "content": content,
         }
-        end = deadline.monotonic_end()
-        options: dict[str, Any] = {DEADLINE_OPTION: end, "polling_interval": POLLING_INTERVAL_SECONDS}
-        try:
-            poller = await self._client.begin_send(payload, operation_id=message.operation_id, **options)
-        except HttpResponseError as exc:
-            raise _translate_http(exc) from exc
-        except AzureError as exc:
-            raise transport_failure(exc) from exc
-        # ACS took the operation. Wait briefly for a terminal status; Running is an answer too.
-        try:
-            await asyncio.wait_for(poller.result(), timeout=max(0.0, min(wait, end - time.monotonic())))
-        except TimeoutError:
-            return EmailReceipt(message.operation_id, EmailOperationStatus.RUNNING)
-        except HttpResponseError as exc:
-            if _poller_status(poller) == "failed":
-                raise ProviderRejected("the email operation ended Failed") from exc
-            return EmailReceipt(message.operation_id, EmailOperationStatus.RUNNING)
-        except AzureError:
-            return EmailReceipt(message.operation_id, EmailOperationStatus.RUNNING)
-        return EmailReceipt(message.operation_id, EmailOperationStatus.SUCCEEDED)
+        request = HttpRequest(
+            "POST",
+            f"{self._endpoint}/emails:send",
+            params={"api-version": API_VERSION},
+            headers={"Operation-Id": message.operation_id, "Accept": "application/json"},
+            json=payload,
+        )
+        response = await self._call(request, deadline)
+        if response.status_code != 202:
+            raise _send_refused(response.status_code, response.headers)
+        receipt = _receipt(message.operation_id, response.text())
+        if receipt.status is EmailOperationStatus.RUNNING and wait > 0:
+            return await self._wait_for_end(receipt, deadline, time.monotonic() + wait)
+        return receipt
 
     async def status(self, operation_id: str, *, deadline: Deadline) -> EmailReceipt | None:
         """The operation's status; see ``EmailGateway.status``."""
         request = HttpRequest(
             "GET", f"{self._endpoint}/emails/operations/{operation_id}", params={"api-version": API_VERSION}
         )
+        response = await self._call(request, deadline)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise unavailable(response.status_code, response.headers)
+        return _receipt(operation_id, response.text())
+
+    async def close(self) -> None:
+        """Close the SDK client."""
+        await self._client.close()
+
+    async def _call(self, request: HttpRequest, deadline: Deadline) -> Any:
         try:
             options: dict[str, Any] = {DEADLINE_OPTION: deadline.monotonic_end()}
             response = await self._client.send_request(request, stream=False, **options)
             await response.read()
         except AzureError as exc:
             raise transport_failure(exc) from exc
-        if response.status_code == 404:
-            return None
-        if response.status_code != 200:
-            raise ProviderUnavailable(
-                f"the provider answered {response.status_code}", retry_after=retry_after(response.headers)
-            )
-        try:
-            status = str(json.loads(response.text())["status"]).lower()
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ProviderUnavailable("the operation status could not be read") from exc
-        if status == "succeeded":
-            return EmailReceipt(operation_id, EmailOperationStatus.SUCCEEDED)
-        if status in ("failed", "canceled"):
-            return EmailReceipt(operation_id, EmailOperationStatus.FAILED)
-        return EmailReceipt(operation_id, EmailOperationStatus.RUNNING)
+        return response
 
-    async def close(self) -> None:
-        """Close the SDK client."""
-        await self._client.close()
+    async def _wait_for_end(self, receipt: EmailReceipt, deadline: Deadline, until: float) -> EmailReceipt:
+        """Ask for the status until it is terminal, ``until`` (monotonic) or the deadline."""
+        while time.monotonic() + POLLING_INTERVAL_SECONDS < min(until, deadline.monotonic_end()):
+            await asyncio.sleep(POLLING_INTERVAL_SECONDS)
+            try:
+                current = await self.status(receipt.operation_id, deadline=deadline)
+            except ProviderUnavailable:
+                return receipt  # ACS took it; the status is for later readers to find
+            if current is not None and current.status is not EmailOperationStatus.RUNNING:
+                return current
+        return receipt
 
 
-def _poller_status(poller: Any) -> str:
+def _receipt(operation_id: str, text: str) -> EmailReceipt:
     try:
-        return str(poller.status()).lower()
-    except Exception:  # the status is only a hint for the error's meaning
-        return ""
+        body = json.loads(text)
+        status = _STATUSES.get(str(body["status"]).lower(), EmailOperationStatus.RUNNING)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ProviderUnavailable("the operation status could not be read", may_have_reached=True) from exc
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return EmailReceipt(operation_id, status, error_code=str(code) if code else None)
 
 
-def _translate_http(exc: HttpResponseError) -> Exception:
-    status = exc.status_code or 0
+def _send_refused(status: int, headers: Any) -> Exception:
+    """The error of an answer to the send that is not a 202."""
     if status in TRANSIENT_STATUSES:
-        headers = getattr(exc.response, "headers", None)
-        return ProviderUnavailable(f"the provider answered {status}", retry_after=retry_after(headers))
-    if status in (401, 403):
-        return ProviderUnavailable(f"the provider refused our credentials ({status})")
+        return unavailable(status, headers)
+    if status == IN_PROGRESS_STATUS:
+        return in_progress(headers)
+    if status == OUTSIDE_WINDOW_STATUS:
+        return ProviderOutcomeUnknown("the provider refused the repeat of an earlier attempt (412)")
+    if status in CONFIGURATION_STATUSES or status == 404:
+        # 401/403: our credentials; 404 DomainNotLinked: a sender domain the resource does not own.
+        return ProviderMisconfigured(f"the provider refused our sender or credentials ({status})")
     return ProviderRejected(f"the provider refused the email ({status})")

@@ -20,11 +20,19 @@ from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
 from azure.core.exceptions import AzureError
 
-from instant.adapters.provider_errors import TRANSIENT_STATUSES, retry_after, transport_failure
+from instant.adapters.provider_errors import (
+    CONFIGURATION_STATUSES,
+    IN_PROGRESS_STATUS,
+    OUTSIDE_WINDOW_STATUS,
+    TRANSIENT_STATUSES,
+    in_progress,
+    transport_failure,
+    unavailable,
+)
 from instant.adapters.retry import DEADLINE_OPTION, DeadlinePolicy
 from instant.adapters.transport import transport_options
 from instant.domain.deadline import Deadline
-from instant.domain.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from instant.domain.errors import ProviderMisconfigured, ProviderOutcomeUnknown, ProviderRejected
 from instant.domain.ports import SmsMessage, SmsReceipt
 
 API_VERSION = "2024-02-05"
@@ -85,13 +93,8 @@ class AcsSmsGateway:
 
 def _receipt(response: Any) -> SmsReceipt:
     status = response.status_code
-    if status in TRANSIENT_STATUSES:
-        raise ProviderUnavailable(f"the provider answered {status}", retry_after=retry_after(response.headers))
-    if status in (401, 403):
-        raise ProviderUnavailable(f"the provider refused our credentials ({status})")
     if status != 202:
-        # A 400 to the whole request: our request or sender was refused as such.
-        raise ProviderRejected(f"the provider refused the request ({status})")
+        raise _request_refused(status, response.headers)
     try:
         item = json.loads(response.text())["value"][0]
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -101,11 +104,31 @@ def _receipt(response: Any) -> SmsReceipt:
         if not isinstance(message_id, str):
             raise ProviderOutcomeUnknown("the provider accepted without a message id")
         return SmsReceipt(message_id=message_id)
-    if str(item.get("repeatabilityResult", "")).lower() == "rejected":
-        # A repeat outside ACS's repeatability window: the first attempt may have been sent,
-        # and ACS will not tell us. Never send again under this key.
-        raise ProviderOutcomeUnknown("the provider refused the repeat of an earlier attempt")
     item_status = int(item.get("httpStatusCode") or 0)
+    if item_status == IN_PROGRESS_STATUS:
+        raise in_progress(None)
+    if item_status == OUTSIDE_WINDOW_STATUS or str(item.get("repeatabilityResult", "")).lower() == "rejected":
+        # A repeat outside ACS's repeatability window: the first attempt may have been sent,
+        # and ACS will not tell us. Never send again under this key. (A retry after attempts
+        # that cannot have reached ACS starts a fresh window instead: transitions.take_over.)
+        raise ProviderOutcomeUnknown("the provider refused the repeat of an earlier attempt")
     if item_status in TRANSIENT_STATUSES:
-        raise ProviderUnavailable(f"the provider could not take the message now ({item_status})")
+        raise unavailable(item_status, None)
+    if item_status in CONFIGURATION_STATUSES:
+        raise ProviderMisconfigured(f"the provider refused our sender or credentials ({item_status})")
     raise ProviderRejected(f"the provider refused the recipient ({item_status})")
+
+
+def _request_refused(status: int, headers: Any) -> Exception:
+    """The error of an answer to the whole request that is not a 202."""
+    if status in TRANSIENT_STATUSES:
+        return unavailable(status, headers)
+    if status == IN_PROGRESS_STATUS:
+        return in_progress(headers)
+    if status == OUTSIDE_WINDOW_STATUS:
+        return ProviderOutcomeUnknown("the provider refused the repeat of an earlier attempt (412)")
+    if status in CONFIGURATION_STATUSES:
+        # ACS answers 401 both for our key and for a "from" the resource does not own.
+        return ProviderMisconfigured(f"the provider refused our sender or credentials ({status})")
+    # A 400 to the whole request: our request or sender was refused as such.
+    return ProviderRejected(f"the provider refused the request ({status})")

@@ -22,6 +22,32 @@ from azure.core.exceptions import (
 from instant.domain.errors import ProviderUnavailable
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+# Answers by which ACS refused a request without processing it: a throttle, or the service
+# refusing work. Every other transient answer (a 500, a gateway's 502/504, a 408) may come after
+# ACS took the message, so a later "nothing was sent" could be false.
+NOT_PROCESSED_STATUSES = frozenset({429, 503})
+# Our credentials, or a sender the resource does not own (ACS answers 401 for a foreign "from").
+CONFIGURATION_STATUSES = frozenset({401, 403})
+# A repeat of a request ACS is still processing (repeatable requests: 409 while in progress).
+IN_PROGRESS_STATUS = 409
+# A repeat whose first-sent time is outside ACS's 5-minute repeatability window.
+OUTSIDE_WINDOW_STATUS = 412
+
+
+def unavailable(status: int, headers: Mapping[str, str] | None) -> ProviderUnavailable:
+    """The transient failure of an HTTP answer, judged by whether ACS may have processed it."""
+    return ProviderUnavailable(
+        f"the provider answered {status}",
+        retry_after=retry_after(headers),
+        may_have_reached=status not in NOT_PROCESSED_STATUSES,
+    )
+
+
+def in_progress(headers: Mapping[str, str] | None) -> ProviderUnavailable:
+    """A 409: the first request with this token is still being processed; ask again later."""
+    return ProviderUnavailable(
+        "the provider is still processing an earlier attempt", retry_after=retry_after(headers), may_have_reached=True
+    )
 
 
 def may_have_arrived(exc: AzureError) -> bool:

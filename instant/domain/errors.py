@@ -5,6 +5,7 @@
     ├── ProviderError                raised by SmsGateway / EmailGateway adapters
     │   ├── ProviderRejected         definitive refusal of recipient or sender: never retry
     │   ├── ProviderUnavailable      transient: safe to retry with the same provider token
+    │   ├── ProviderMisconfigured    our credentials or sender refused: an operator must act
     │   └── ProviderOutcomeUnknown   may or may not have been taken; must not be sent again
     └── StoreError                   raised by OrderStore adapters
         ├── KeyAlreadyClaimed        the conditional insert lost: carries the existing record
@@ -47,6 +48,7 @@ class ProblemCode(StrEnum):
     PROVIDER_UNAVAILABLE = "provider_unavailable"
     STORAGE_UNAVAILABLE = "storage_unavailable"
     NOT_FOUND = "not_found"
+    CHANNEL_NOT_CONFIGURED = "channel_not_configured"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -76,6 +78,7 @@ PROBLEMS: dict[ProblemCode, ProblemKind] = {
     ProblemCode.PROVIDER_UNAVAILABLE: ProblemKind(503, "The provider is unavailable", stored=False),
     ProblemCode.STORAGE_UNAVAILABLE: ProblemKind(503, "Storage is unavailable", stored=False),
     ProblemCode.NOT_FOUND: ProblemKind(404, "Not found", stored=False),
+    ProblemCode.CHANNEL_NOT_CONFIGURED: ProblemKind(503, "The channel is not configured", stored=False),
     ProblemCode.INTERNAL_ERROR: ProblemKind(500, "Internal error", stored=False),
 }
 
@@ -127,6 +130,11 @@ class ProviderUnavailable(ProviderError):
         super().__init__(message)
         self.retry_after = retry_after
         self.may_have_reached = may_have_reached
+
+
+class ProviderMisconfigured(ProviderError):
+    """The provider refused our credentials or our sender (ACS answers 401 for a ``from`` the
+    resource does not own). Nothing was sent; retrying will not help until an operator acts."""
 
 
 class ProviderOutcomeUnknown(ProviderError):

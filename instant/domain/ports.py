@@ -159,6 +159,7 @@ class EmailReceipt:
 
     operation_id: str
     status: EmailOperationStatus
+    error_code: str | None = None  # ACS's code of a failed operation, e.g. EmailDroppedAllRecipientsSuppressed
 
 
 class EmailGateway(Protocol):
@@ -168,7 +169,8 @@ class EmailGateway(Protocol):
         """Post the email in one attempt that ends by ``deadline``, and wait at most ``wait`` s
         for a terminal status. The caller owns retries.
 
-        Raises ProviderRejected (incl. an operation that ended Failed), ProviderUnavailable or
+        An operation that ended Failed or Canceled is a receipt with status FAILED and ACS's
+        error code. Raises ProviderRejected, ProviderUnavailable, ProviderMisconfigured or
         ProviderOutcomeUnknown.
         """
         ...

@@ -49,6 +49,7 @@ class RecipientStatus(StrEnum):
     EMAIL_DELIVERED = "Email_Delivered"
     EMAIL_FAILED = "Email_Failed"
     EMAIL_FAILED_INVALID_EMAIL_FORMAT = "Email_Failed_InvalidEmailFormat"
+    EMAIL_FAILED_SUPPRESSED_RECIPIENT = "Email_Failed_SuppressedRecipient"
     EMAIL_FAILED_TTL = "Email_Failed_TTL"
 
     @property
@@ -79,9 +80,14 @@ def order_id_for(caller: str, channel: Channel, idempotency_id: str) -> str:
     return str(uuid.uuid5(_ORDER_NAMESPACE, _scope(caller, channel, idempotency_id)))
 
 
-def provider_token_for(caller: str, channel: Channel, idempotency_id: str) -> str:
-    """ACS SMS repeatabilityRequestId / email Operation-Id: the same for every retry of a key."""
-    return str(uuid.uuid5(_PROVIDER_TOKEN_NAMESPACE, _scope(caller, channel, idempotency_id)))
+def provider_token_for(caller: str, channel: Channel, idempotency_id: str, received_at: datetime) -> str:
+    """ACS SMS repeatabilityRequestId / email Operation-Id: the same for every retry of one order.
+
+    It includes the order's first receipt (whole milliseconds, which every store keeps), so a key
+    used again after the retention purge is a new message to ACS, never answered with the old one.
+    """
+    received_ms = round(received_at.timestamp() * 1000)
+    return str(uuid.uuid5(_PROVIDER_TOKEN_NAMESPACE, f"{_scope(caller, channel, idempotency_id)}\n{received_ms}"))
 
 
 @dataclass(frozen=True)

@@ -95,14 +95,18 @@ def decide(existing: OrderRecord, fingerprint: Fingerprint, now: datetime) -> De
 
 def take_over(existing: OrderRecord, *, now: datetime, lease_seconds: float, lease_owner: str) -> OrderRecord:
     """The record leased to a new holder. A holder that vanished mid-flight may have reached
-    the provider, so the new one must rely on the provider token."""
+    the provider, so the new one must rely on the provider token. When no earlier attempt can
+    have reached the provider, the hand-off starts afresh: a new ``first_sent_at``, so a retry
+    that comes after ACS's 5-minute repeatability window is a new send, not a refused repeat."""
+    may_have_reached = existing.may_have_reached_provider or existing.state is OrderState.IN_PROGRESS
     return replace(
         existing,
         state=OrderState.IN_PROGRESS,
         lease_until=now + timedelta(seconds=lease_seconds),
         lease_owner=lease_owner,
         attempts=existing.attempts + 1,
-        may_have_reached_provider=existing.may_have_reached_provider or existing.state is OrderState.IN_PROGRESS,
+        may_have_reached_provider=may_have_reached,
+        first_sent_at=existing.first_sent_at if may_have_reached else now,
         updated_at=now,
     )
 

@@ -9,6 +9,7 @@ message is built, what a refusal means) is a ``Channel hand-off``; the ladder is
 
 from __future__ import annotations
 
+import logging
 import math
 from datetime import timedelta
 from typing import Protocol
@@ -18,6 +19,7 @@ from instant.domain.deadline import Deadline
 from instant.domain.errors import (
     ProblemCode,
     ProblemError,
+    ProviderMisconfigured,
     ProviderOutcomeUnknown,
     ProviderRejected,
     ProviderUnavailable,
@@ -28,10 +30,13 @@ from instant.domain.ports import (
     EmailGateway,
     EmailMessage,
     EmailOperationStatus,
+    EmailReceipt,
     SmsGateway,
     SmsMessage,
 )
 from instant.domain.records import Channel, OrderRecord, RecipientStatus, provider_token_for
+
+log = logging.getLogger("instant.delivery")
 
 # ACS smsSendOptions.validityPeriodSeconds range (REST 2024-02-05).
 VALIDITY_MIN_SECONDS = 60
@@ -96,6 +101,14 @@ class Delivery:
                 return channel.rejected(record, exc)
             except ProviderOutcomeUnknown as exc:
                 return _outcome_unknown(_failed(channel.sending), f"The provider's outcome is unknown: {exc}")
+            except ProviderMisconfigured as exc:
+                # Never retried: the same credentials or sender would be refused again. The log
+                # line is what the operators' alert rule looks for.
+                log.error(
+                    "provider configuration error",
+                    extra={"configuration_error": True, "channel": record.channel.value, "error": str(exc)},
+                )
+                return _not_configured(channel.sending, record.sender, may_have_reached)
             except ProviderUnavailable as exc:
                 may_have_reached = may_have_reached or exc.may_have_reached
                 last_error = exc
@@ -156,7 +169,7 @@ class _SmsHandOff:
             sender=record.sender,
             body=self._order.body,
             validity_seconds=min(VALIDITY_MAX_SECONDS, max(VALIDITY_MIN_SECONDS, math.ceil(remaining_ttl))),
-            token=provider_token_for(record.caller, Channel.SMS, record.idempotency_id),
+            token=provider_token_for(record.caller, Channel.SMS, record.idempotency_id, record.received_at),
             first_sent_at=record.first_sent_at,
         )
         receipt = await self._gateway.send(message, deadline=deadline)
@@ -204,7 +217,8 @@ class _EmailHandOff:
             wait = min(self._wait_seconds, deadline.remaining() / 2)
             receipt = await self._gateway.send(message, deadline=deadline, wait=wait)
         if receipt.status is EmailOperationStatus.FAILED:
-            return self.rejected(record, ProviderRejected("the email operation ended Failed"))
+            reason = f"the email operation ended Failed ({receipt.error_code or 'no code'})"
+            return self.rejected(record, ProviderRejected(reason), email_status(receipt))
         status = (
             RecipientStatus.EMAIL_SUCCEEDED
             if receipt.status is EmailOperationStatus.SUCCEEDED
@@ -212,17 +226,32 @@ class _EmailHandOff:
         )
         return Outcome(OutcomeKind.ACCEPTED, status, provider_id=receipt.operation_id)
 
-    def rejected(self, record: OrderRecord, error: ProviderRejected) -> Outcome:
+    def rejected(
+        self, record: OrderRecord, error: ProviderRejected, status: RecipientStatus = RecipientStatus.EMAIL_FAILED
+    ) -> Outcome:
         return Outcome(
             OutcomeKind.FAILED,
-            RecipientStatus.EMAIL_FAILED,
+            status,
             provider_id=_operation_id(record),
             problem=ProblemError(ProblemCode.RECIPIENT_REJECTED, f"The provider refused the email: {error}"),
         )
 
 
+# ACS email failure codes that name a finer Altinn status.
+_EMAIL_FAILURES = {"emaildroppedallrecipientssuppressed": RecipientStatus.EMAIL_FAILED_SUPPRESSED_RECIPIENT}
+
+
+def email_status(receipt: EmailReceipt) -> RecipientStatus:
+    """The recipient status an email operation's state stands for (GET shipment uses it too)."""
+    if receipt.status is EmailOperationStatus.SUCCEEDED:
+        return RecipientStatus.EMAIL_SUCCEEDED
+    if receipt.status is EmailOperationStatus.RUNNING:
+        return RecipientStatus.EMAIL_SENDING
+    return _EMAIL_FAILURES.get((receipt.error_code or "").lower(), RecipientStatus.EMAIL_FAILED)
+
+
 def _operation_id(record: OrderRecord) -> str:
-    return provider_token_for(record.caller, Channel.EMAIL, record.idempotency_id)
+    return provider_token_for(record.caller, Channel.EMAIL, record.idempotency_id, record.received_at)
 
 
 def _failed(sending: RecipientStatus) -> RecipientStatus:
@@ -252,6 +281,16 @@ def _unavailable(status: RecipientStatus, error: ProviderUnavailable | None, may
         ),
         may_have_reached=may_have_reached,
     )
+
+
+def _not_configured(status: RecipientStatus, sender: str, may_have_reached: bool) -> Outcome:
+    problem = ProblemError(
+        ProblemCode.CHANNEL_NOT_CONFIGURED,
+        f"The provider refused the sender {sender!r} or our credentials: a configuration error on our side "
+        "that an operator has been alerted to. Nothing was sent; retrying with the same idempotencyId is safe.",
+        retry_after=60,
+    )
+    return Outcome(OutcomeKind.UNAVAILABLE, status, problem=problem, may_have_reached=may_have_reached)
 
 
 def _outcome_unknown(status: RecipientStatus, detail: str) -> Outcome:

@@ -40,7 +40,7 @@ class ServiceSettings:
 
     request_budget_seconds: float
     email_wait_seconds: float
-    sms_default_sender: str
+    sms_default_sender: str | None  # None: the SMS channel is not configured yet
     email_default_sender: str
     allowed_email_senders: frozenset[str]
     retention_hours: int = 168
@@ -140,6 +140,12 @@ class InstantService:
     def _sender_for(self, order: Order) -> str:
         """The sender the order uses: its own, if it may, else the default."""
         if isinstance(order, SmsOrder):
+            if self._settings.sms_default_sender is None:
+                raise ProblemError(
+                    ProblemCode.CHANNEL_NOT_CONFIGURED,
+                    "SMS is not configured in this service yet (setting SMS_DEFAULT_SENDER); nothing was sent.",
+                    retry_after=3600,
+                )
             return order.sender or self._settings.sms_default_sender
         allowed = self._settings.allowed_email_senders
         if isinstance(order, EmailOrder) and order.sender is not None and allowed and order.sender not in allowed:

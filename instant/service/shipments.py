@@ -12,6 +12,7 @@ from instant.domain.errors import ProviderUnavailable, RecordChanged, StorageUna
 from instant.domain.ports import AnswerRenderer, EmailGateway, EmailOperationStatus, OrderStore
 from instant.domain.records import Channel, OrderRecord, RecipientStatus
 from instant.idempotency.audit import AuditWriter
+from instant.service.delivery import email_status
 
 
 class ShipmentReader:
@@ -61,11 +62,7 @@ class ShipmentReader:
             return record  # show what we know; the next read asks again
         if receipt is None or receipt.status is EmailOperationStatus.RUNNING:
             return record
-        status = (
-            RecipientStatus.EMAIL_SUCCEEDED
-            if receipt.status is EmailOperationStatus.SUCCEEDED
-            else RecipientStatus.EMAIL_FAILED
-        )
+        status = email_status(receipt)
         refreshed = replace(record, status=status, updated_at=self._clock.now())
         try:
             return await self._store.update(refreshed, self._audits.refreshed(refreshed, trace_id))

@@ -8,8 +8,8 @@ from azure.data.tables.aio import TableClient
 
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
 from instant.domain.ports import OrderStore
-from sandbox.stack import AzuriteProcess
-from tests.fakes import InMemoryOrderStore
+from sandbox.services import AzuriteProcess
+from tests.support.fakes import InMemoryOrderStore
 
 
 @pytest.fixture

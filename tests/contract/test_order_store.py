@@ -22,7 +22,7 @@ from instant.domain.records import (
     StoredAnswer,
     shipment_id_for,
 )
-from tests.builders import T0, audit_entry, order_record
+from tests.support.builders import T0, audit_entry, order_record
 
 
 def record(key: str, **changes: object) -> OrderRecord:

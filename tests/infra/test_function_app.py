@@ -22,6 +22,7 @@ from tests.infra.bicep import (
     resolve,
     single_resource,
 )
+from tests.support.key_vault import KEY_VAULT_SETTINGS
 
 # Every app setting of the HTTP contract that Azure needs. The template must set each one,
 # unless it is listed in OPTIONAL_SETTINGS with the reason it may be absent.
@@ -43,15 +44,6 @@ CONTRACT_SETTINGS = (
 # sees both branches; infra/README.md explains the order: buy a number, then publish the code).
 OPTIONAL_SETTINGS: dict[str, str] = {
     "INSTANT_EMAIL_WAIT_SECONDS": "the app's default (1.5 s of the 8 s request budget) is meant for Azure as well",
-}
-
-# Secrets the app reads. In Azure each is set, but only ever as a Key Vault reference to the named
-# secret (created by the operator, infra/README.md "Digest key"); tests/infra/test_key_vault.py
-# checks the reference, tests/infra/test_no_secrets.py that no other secret-sounding setting has a
-# literal value. The app may or may not read a setting yet (instant/config.py is edited
-# separately): the cross-check below accepts both, because the template sets it either way.
-KEY_VAULT_SETTINGS: dict[str, str] = {
-    "INSTANT_DIGEST_KEY": "instant-digest-key",  # HMAC-SHA256 key of the stored body digests
 }
 
 # Settings that must never be set in Azure, anywhere in the templates.

@@ -25,7 +25,7 @@ from tests.infra.bicep import (
     resolve,
     single_resource,
 )
-from tests.infra.test_function_app import KEY_VAULT_SETTINGS
+from tests.support.key_vault import KEY_VAULT_SETTINGS
 
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
 # Roles the app must NOT get on the vault: they can write, delete or manage secrets/keys/access.

@@ -3,112 +3,22 @@ the local host, each a real process, and the real SDKs talking HTTP between them
 
 from __future__ import annotations
 
-import asyncio
-import json
-import os
-import random
-import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
 
-from instant.config import SETTING_NAMES
-from sandbox.stack import AzuriteProcess, LocalStack
-
-# A short budget keeps the failure-path tests quick; the lease is budget + 5 s.
-BUDGET_SECONDS = 3
-CALLER = "it-caller"
-PREFIX = "/notifications/api/v1"
-
-
-def base_environment(**overrides: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in SETTING_NAMES}
-    env.update(
-        {
-            "INSTANT_REQUEST_BUDGET_SECONDS": str(BUDGET_SECONDS),
-            "INSTANT_EMAIL_WAIT_SECONDS": "1.5",
-            "SMS_DEFAULT_SENDER": "Instant",
-            "EMAIL_DEFAULT_SENDER": "noreply@instant.example.com",
-            "INSTANT_DEFAULT_CALLER": "",
-        }
-    )
-    env.update(overrides)
-    return env
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-
-class Api:
-    """A small client for the service and the emulator's admin endpoints."""
-
-    def __init__(self, session: aiohttp.ClientSession, stack: LocalStack) -> None:
-        self.session = session
-        self.stack = stack
-
-    @property
-    def app_url(self) -> str:
-        assert self.stack.host is not None
-        return self.stack.host.base_url + PREFIX
-
-    @property
-    def emulator_url(self) -> str:
-        assert self.stack.emulator is not None
-        return self.stack.emulator.endpoint
-
-    async def post(
-        self, channel: str, payload: Any, *, caller: str | None = CALLER, raw: bytes | None = None, **headers: str
-    ) -> Reply:
-        all_headers = {"Content-Type": "application/json", **headers}
-        if caller is not None:
-            all_headers["X-Caller-Id"] = caller
-        data = raw if raw is not None else json.dumps(payload).encode()
-        async with self.session.post(
-            f"{self.app_url}/future/orders/instant/{channel}", data=data, headers=all_headers
-        ) as response:
-            return Reply(response.status, dict(response.headers), await response.read())
-
-    async def get(self, path: str, *, caller: str | None = CALLER) -> Reply:
-        headers = {"X-Caller-Id": caller} if caller else {}
-        async with self.session.get(f"{self.app_url}{path}", headers=headers) as response:
-            return Reply(response.status, dict(response.headers), await response.read())
-
-    async def inbox(self, to: str) -> dict[str, list[dict[str, Any]]]:
-        async with self.session.get(f"{self.emulator_url}/_emulator/inbox", params={"to": to}) as response:
-            result: dict[str, list[dict[str, Any]]] = await response.json()
-            return result
-
-    async def provider_requests(self) -> list[dict[str, Any]]:
-        async with self.session.get(f"{self.emulator_url}/_emulator/requests") as response:
-            result: list[dict[str, Any]] = await response.json()
-            return result
-
-    async def wait_for_inbox(self, to: str, kind: str = "sms", timeout: float = 10.0) -> list[dict[str, Any]]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            items = (await self.inbox(to))[kind]
-            if items:
-                return items
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"nothing arrived for {to}")
+from sandbox.services import AzuriteProcess
+from sandbox.stack import LocalStack
+from tests.support.integration import EMULATOR_ARGS, Api, base_environment
 
 
 @pytest.fixture(scope="session")
 async def stack(azurite: AzuriteProcess, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LocalStack]:
     env = base_environment(TABLES_CONNECTION_STRING=azurite.connection_string)
     workdir: Path = tmp_path_factory.mktemp("stack")
-    async with LocalStack(workdir, port=0, env=env) as running:
+    async with LocalStack(workdir, port=0, env=env, emulator_args=EMULATOR_ARGS) as running:
         yield running
 
 
@@ -123,34 +33,3 @@ async def api(stack: LocalStack, http_session: aiohttp.ClientSession) -> Api:
     if stack.host is None or stack.host.returncode is not None:
         await stack.start_app(port=0)
     return Api(http_session, stack)
-
-
-def new_key(prefix: str = "it") -> str:
-    return f"{prefix}-{uuid.uuid4().hex}"
-
-
-def new_phone() -> str:
-    # Valid Norwegian mobile numbers, away from the emulator's magic +479000000x range.
-    return f"+4798{random.randrange(10**6):06d}"
-
-
-def new_email() -> str:
-    return f"user-{uuid.uuid4().hex[:12]}@example.com"
-
-
-def sms_payload(key: str, phone: str, ttl: int = 300, body: str = "Your code is 123456.") -> dict[str, Any]:
-    return {
-        "idempotencyId": key,
-        "sendersReference": "ref-it",
-        "recipientSms": {"phoneNumber": phone, "timeToLiveInSeconds": ttl, "smsSettings": {"body": body}},
-    }
-
-
-def email_payload(key: str, address: str, subject: str = "Your code", content_type: str = "Plain") -> dict[str, Any]:
-    return {
-        "idempotencyId": key,
-        "recipientEmail": {
-            "emailAddress": address,
-            "emailSettings": {"subject": subject, "body": "Your code is 123456.", "contentType": content_type},
-        },
-    }

@@ -18,7 +18,7 @@ from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
 from instant.domain.clock import SystemClock
 from instant.domain.deadline import Deadline
-from instant.domain.errors import ProviderRejected, ProviderUnavailable
+from instant.domain.errors import ProviderMisconfigured, ProviderRejected, ProviderUnavailable
 from instant.domain.ports import EmailContentType, EmailMessage, EmailOperationStatus, SmsMessage
 from sandbox.acs_emulator import RunningEmulator, start_emulator
 
@@ -28,7 +28,9 @@ KEY = "YWRhcHRlci10ZXN0LWtleS0wMTIzNDU2Nzg5YWJjZGVm"
 
 @pytest.fixture(scope="module")
 async def emulator() -> AsyncIterator[RunningEmulator]:
-    running = await start_emulator(KEY, slow_seconds=0.5, email_retry_after="0")
+    # The adapters' own mapping, at unit speed: the emulator's fast timing (operations end in 0.2 s).
+    # The service's tests run against its recorded timing.
+    running = await start_emulator(KEY, timing="fast")
     yield running
     await running.stop()
 
@@ -133,10 +135,10 @@ async def test_definitive_refusal_is_rejected(sms: AcsSmsGateway) -> None:
         await sms.send(message("+4790000001", "11111111-0000-4000-8000-000000000007"), deadline=within(3))
 
 
-async def test_wrong_key_is_unavailable_not_rejected(emulator: RunningEmulator) -> None:
+async def test_wrong_key_is_a_configuration_error_not_a_rejection(emulator: RunningEmulator) -> None:
     gateway = AcsSmsGateway.create(emulator.base_url, AzureKeyCredential("d3Jvbmcta2V5"))
     try:
-        with pytest.raises(ProviderUnavailable):
+        with pytest.raises(ProviderMisconfigured):
             await gateway.send(message("+4798100003", "11111111-0000-4000-8000-000000000008"), deadline=within(2))
     finally:
         await gateway.close()
@@ -178,10 +180,28 @@ async def test_unknown_operation_is_none(email: AcsEmailGateway) -> None:
     assert await email.status("22222222-0000-4000-8000-00000000dead", deadline=within(2)) is None
 
 
-async def test_failed_operation_is_rejected(email: AcsEmailGateway) -> None:
-    with pytest.raises(ProviderRejected):
-        await email.send(
-            email_message("opfailed@faults.example.com", "22222222-0000-4000-8000-000000000003"),
-            deadline=within(4),
-            wait=2,
+async def test_failed_operation_is_a_failed_receipt_with_its_code(email: AcsEmailGateway) -> None:
+    receipt = await email.send(
+        email_message("opfailed@faults.example.com", "22222222-0000-4000-8000-000000000003"),
+        deadline=within(4),
+        wait=2,
+    )
+    assert (receipt.status, receipt.error_code) == (EmailOperationStatus.FAILED, "EmailDropped")
+
+
+async def test_with_recorded_timing_a_send_answers_after_its_one_post() -> None:
+    # Recorded ACS: Retry-After 3 and Running for 3-10 s. The SDK's poller would hold the
+    # caller for it and still answer Running; the adapter answers once ACS took the operation.
+    running = await start_emulator(KEY)
+    gateway = AcsEmailGateway.create(running.base_url, AzureKeyCredential(KEY))
+    try:
+        started = time.monotonic()
+        receipt = await gateway.send(
+            email_message("recorded@example.com", "22222222-0000-4000-8000-0000000000a1"), deadline=within(8), wait=0
         )
+        assert time.monotonic() - started < 1.0
+        assert receipt.status is EmailOperationStatus.RUNNING
+        assert [r.kind for r in running.state.requests] == ["email"]
+    finally:
+        await gateway.close()
+        await running.stop()

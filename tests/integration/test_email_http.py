@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from sandbox.stack import LocalStack
-from tests.integration.conftest import Api, email_payload, new_email, new_key, new_phone, sms_payload
+from tests.support.integration import Api, email_payload, new_email, new_key, new_phone, sms_payload
 
 pytestmark = pytest.mark.integration
 FAULTS = "faults.example.com"
@@ -64,12 +64,17 @@ async def test_transient_failures_are_retried_and_send_once(api: Api, local_part
     assert len((await api.inbox(address))["email"]) == before + 1
 
 
-async def test_operation_that_ends_failed_is_stored_and_replayed(api: Api) -> None:
+async def test_operation_that_ends_failed_is_answered_sending_then_read_as_failed(api: Api) -> None:
+    # ACS takes the operation (202) and fails it seconds later (EmailDropped), as recorded ACS
+    # does: the POST answers at once, and GET shipment reads the end from ACS.
     key, address = new_key(), f"opfailed@{FAULTS}"
     first = await api.post("email", email_payload(key, address))
     again = await api.post("email", email_payload(key, address))
-    assert (first.status, first.json()["code"]) == (422, "recipient_rejected")
-    assert (again.status, again.body) == (422, first.body)
+    assert (first.status, first.json()["notification"]["status"]) == (201, "Email_Sending"), first.body
+    assert (again.status, again.body) == (200, first.body)
+    path = f"/future/shipment/{first.json()['notification']['shipmentId']}"
+    shipment = await api.wait_for_recipient_status(path, "Email_Failed")
+    assert (shipment["status"], shipment["recipients"][0]["status"]) == ("Order_Completed", "Email_Failed")
 
 
 async def test_definitive_refusal(api: Api) -> None:

@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from sandbox.stack import LocalStack, start_azurite
-from tests.integration.conftest import (
+from sandbox.services import start_azurite
+from sandbox.stack import LocalStack
+from tests.support.integration import (
     BUDGET_SECONDS,
     Api,
     base_environment,
@@ -50,8 +51,7 @@ async def test_email_answered_while_sending_is_refreshed_by_get_shipment(own_api
     path = f"/future/shipment/{reply.json()['notification']['shipmentId']}"
     first = (await own_api.get(path)).json()
     assert first["status"] in ("Order_Processing", "Order_Completed")
-    await asyncio.sleep(0.5)  # the emulator's operation runs 0.2 s
-    shipment = (await own_api.get(path)).json()
+    shipment = await own_api.wait_for_recipient_status(path, "Email_Succeeded")  # ACS runs it 3-10 s
     assert shipment["status"] == "Order_Completed"
     assert shipment["recipients"][0]["status"] == "Email_Succeeded"
     # a replay of the POST keeps the first answer's bytes

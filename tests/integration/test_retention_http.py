@@ -18,9 +18,9 @@ from instant.domain.records import (
     OrderState,
     RecipientStatus,
 )
-from sandbox.stack import AzuriteProcess
-from tests.builders import audit_entry, order_record
-from tests.integration.conftest import CALLER, Api, new_key, new_phone, sms_payload
+from sandbox.services import AzuriteProcess
+from tests.support.builders import audit_entry, order_record
+from tests.support.integration import CALLER, Api, new_key, new_phone, sms_payload
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import aiohttp
 import pytest
 
 from sandbox.stack import LocalStack
-from tests.integration.conftest import BUDGET_SECONDS, Api, new_key, new_phone, sms_payload
+from tests.support.integration import BUDGET_SECONDS, Api, new_key, new_phone, sms_payload
 
 pytestmark = pytest.mark.integration
 

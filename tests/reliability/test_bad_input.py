@@ -15,7 +15,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.reliability.conftest import Client, Reply, new_key, new_phone, passcode_body, sms_payload
+from tests.support.reliability import new_key, new_phone, passcode_body, sms_payload
+from tests.support.reliability_clients import Client, Reply
 
 pytestmark = pytest.mark.integration
 

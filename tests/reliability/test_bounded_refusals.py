@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.conftest import Client, figure, new_key, new_phone, sms_payload
+from tests.support.reliability import figure, new_key, new_phone, sms_payload
+from tests.support.reliability_clients import Client
 
 pytestmark = pytest.mark.integration
 

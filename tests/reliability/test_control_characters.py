@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.reliability.conftest import Client, email_payload, new_email, new_key, new_phone, sms_payload
+from tests.support.reliability import email_payload, new_email, new_key, new_phone, sms_payload
+from tests.support.reliability_clients import Client
 
 pytestmark = pytest.mark.integration
 

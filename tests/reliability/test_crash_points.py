@@ -1,6 +1,6 @@
 """3. Crash points: the worker is SIGKILLed at each point of a request, then restarted.
 
-The app runs as ``sandbox.crash_points:app`` (function_app's app with its adapters wrapped in
+The app runs as ``tests.support.crash_points:app`` (function_app's app with its adapters wrapped in
 proxies that SIGKILL the process at the point named by INSTANT_CRASH_AT; production code is
 untouched). Promise: after a restart, retries with the same key end with exactly one delivered
 message and the right answer, and a crashed worker's lease (budget + 5 s) is taken over only
@@ -23,15 +23,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sandbox.crash_points import CrashPoint
-from sandbox.stack import LocalHostProcess
-from tests.reliability.conftest import (
+from sandbox.services import LocalHostProcess
+from tests.support.crash_points import CrashPoint
+from tests.support.reliability import (
     CALLER,
     FAULTS,
     LEASE_SECONDS,
-    Client,
-    Reply,
-    Tables,
     figure,
     new_email,
     new_key,
@@ -42,10 +39,11 @@ from tests.reliability.conftest import (
     start_app,
     token,
 )
+from tests.support.reliability_clients import Client, Reply, Tables
 
 pytestmark = pytest.mark.integration
 
-CRASH_APP = "sandbox.crash_points:app"
+CRASH_APP = "tests.support.crash_points:app"
 # "During the provider call" needs a call that lasts: the emulator's slow recipients answer after
 # 2 s and deliver nothing if the caller has gone by then (sandbox/README.md).
 SLOW = {"sms": "+4790000004", "email": f"slow@{FAULTS}"}
@@ -139,7 +137,7 @@ async def crashes(
             crash.state_after_crash, crash.lease_until = record.state.value, record.lease_until
             crash.received_at = record.received_at
             crash.provider_requests_at_crash = await client.requests_for(
-                crash.channel, token(CALLER, crash.channel, crash.key)
+                crash.channel, token(CALLER, crash.channel, crash.key, record.received_at)
             )
             # restart, armed for the next crash; retry this key at once: its lease still holds
             await runner.start(plan[index + 1] if index + 1 < len(plan) else None)
@@ -168,7 +166,7 @@ async def test_crash_then_retries_send_exactly_once(
     else:
         assert [r["status"] for r in before if r["method"] == "POST"] == [202]
     # exactly one message under the key, whatever the point
-    assert len(await client.delivered(channel, token(CALLER, channel, crash.key))) == 1
+    assert len(await client.delivered(channel, token(CALLER, channel, crash.key, crash.received_at))) == 1
     final = crash.final
     if point is CrashPoint.AFTER_STATE_UPDATE:
         # the outcome was stored before the crash: every retry is its replay, at once
@@ -202,4 +200,4 @@ async def test_crash_then_retries_send_exactly_once(
     # and the answer is stored: a further retry replays it
     again = await client.post(channel, crash.payload)
     assert (again.status, again.body) == (200, final.body)
-    assert len(await client.delivered(channel, token(CALLER, channel, crash.key))) == 1
+    assert len(await client.delivered(channel, token(CALLER, channel, crash.key, crash.received_at))) == 1

@@ -31,7 +31,8 @@ from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
 
 from instant.entrypoints.openapi import openapi_document
-from tests.reliability.conftest import FAULTS, WATCHED, Client, figure
+from tests.support.reliability import FAULTS, WATCHED, figure
+from tests.support.reliability_clients import Client
 
 pytestmark = pytest.mark.integration
 

@@ -12,17 +12,8 @@ import uuid
 
 import pytest
 
-from tests.reliability.conftest import (
-    FAULTS,
-    Client,
-    Tables,
-    new_email,
-    new_key,
-    new_phone,
-    payload_for,
-    shipment,
-    token,
-)
+from tests.support.reliability import FAULTS, new_email, new_key, new_phone, payload_for, shipment
+from tests.support.reliability_clients import Client, Tables
 
 pytestmark = pytest.mark.integration
 
@@ -64,8 +55,8 @@ async def test_callers_cannot_see_or_disturb_each_other(client: Client, tables: 
     second = await client.post(channel, payload_for(channel, other_key, recipient), caller=ALICE)
     assert (first.status, second.status) == (201, 201)
     # each got exactly their own message, under their own provider token
-    assert len(await client.delivered(channel, token(ALICE, channel, key))) == 1
-    assert len(await client.delivered(channel, token(BOB, channel, key))) == 1
+    assert len(await client.delivered(channel, await tables.provider_token(ALICE, channel, key))) == 1
+    assert len(await client.delivered(channel, await tables.provider_token(BOB, channel, key))) == 1
     # the audit entries name the caller who sent each request
     alice_audit = await tables.audit(shipment(ALICE, channel, key))
     bob_audit = await tables.audit(shipment(BOB, channel, key))
@@ -76,12 +67,12 @@ async def test_callers_cannot_see_or_disturb_each_other(client: Client, tables: 
     assert record is not None and record.caller == ALICE
 
 
-async def test_another_caller_cannot_block_a_key_in_flight(client: Client) -> None:
+async def test_another_caller_cannot_block_a_key_in_flight(client: Client, tables: Tables) -> None:
     # given: Alice's email is slow to be accepted (2 s), so her key is in flight
     key = new_key("iso-flight")
     payload = payload_for("email", key, f"slow@{FAULTS}")
     alice = asyncio.ensure_future(client.post("email", payload, caller=ALICE))
-    await client.wait_for_provider_request("email", token(ALICE, "email", key))
+    await client.wait_for_provider_request("email", await tables.provider_token(ALICE, "email", key))
     # when Bob sends the same key meanwhile, and Alice retries
     bob, alice_again = await asyncio.gather(
         client.post("email", payload, caller=BOB), client.post("email", payload, caller=ALICE)
@@ -90,8 +81,8 @@ async def test_another_caller_cannot_block_a_key_in_flight(client: Client) -> No
     assert bob.status == 201, bob.body
     assert alice_again.status == 409
     assert (await alice).status == 201
-    assert len(await client.delivered("email", token(ALICE, "email", key))) == 1
-    assert len(await client.delivered("email", token(BOB, "email", key))) == 1
+    assert len(await client.delivered("email", await tables.provider_token(ALICE, "email", key))) == 1
+    assert len(await client.delivered("email", await tables.provider_token(BOB, "email", key))) == 1
 
 
 async def test_a_caller_id_cannot_be_smuggled_into_another(client: Client) -> None:

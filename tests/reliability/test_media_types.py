@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from tests.reliability.conftest import Client, new_key, new_phone, sms_payload
+from tests.support.reliability import new_key, new_phone, sms_payload
+from tests.support.reliability_clients import Client
 
 pytestmark = pytest.mark.integration
 

@@ -12,18 +12,16 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.reliability.conftest import (
+from tests.support.reliability import (
     BUDGET_SECONDS,
     CALLER,
     FAULTS,
     MARGIN_SECONDS,
-    Client,
-    Reply,
     figure,
     new_key,
     payload_for,
-    token,
 )
+from tests.support.reliability_clients import Client, Reply, Tables
 
 pytestmark = pytest.mark.integration
 
@@ -62,17 +60,17 @@ EMAIL_FAULTS = [
 ]
 
 
-async def run_fault(client: Client, channel: str, fault: Fault) -> tuple[Fault, Reply, Reply, int]:
+async def run_fault(client: Client, tables: Tables, channel: str, fault: Fault) -> tuple[Fault, Reply, Reply, int]:
     key = new_key("fault")
     payload = payload_for(channel, key, fault.recipient)
     first = await client.post(channel, payload)
     again = await client.post(channel, payload)
-    delivered = len(await client.delivered(channel, token(CALLER, channel, key)))
+    delivered = len(await client.delivered(channel, await tables.provider_token(CALLER, channel, key)))
     return fault, first, again, delivered
 
 
-async def check_faults(client: Client, channel: str, faults: list[Fault]) -> float:
-    results = await asyncio.gather(*(run_fault(client, channel, f) for f in faults))
+async def check_faults(client: Client, tables: Tables, channel: str, faults: list[Fault]) -> float:
+    results = await asyncio.gather(*(run_fault(client, tables, channel, f) for f in faults))
     problems = []
     worst = 0.0
     for fault, first, again, delivered in results:
@@ -97,8 +95,10 @@ async def check_faults(client: Client, channel: str, faults: list[Fault]) -> flo
 
 
 @pytest.mark.parametrize(("channel", "faults"), [("sms", SMS_FAULTS), ("email", EMAIL_FAULTS)])
-async def test_provider_faults_answer_the_contract_in_time(client: Client, channel: str, faults: list[Fault]) -> None:
-    worst = await check_faults(client, channel, faults)
+async def test_provider_faults_answer_the_contract_in_time(
+    client: Client, tables: Tables, channel: str, faults: list[Fault]
+) -> None:
+    worst = await check_faults(client, tables, channel, faults)
     figure(
         f"provider faults {channel}",
         f"{len(faults)} faults x 2 requests at once; slowest answer {worst:.2f} s (budget {BUDGET_SECONDS:g} s)",
@@ -107,8 +107,10 @@ async def test_provider_faults_answer_the_contract_in_time(client: Client, chann
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("channel", "faults"), [("sms", SMS_FAULTS), ("email", EMAIL_FAULTS)])
-async def test_provider_faults_ten_times_over(client: Client, channel: str, faults: list[Fault]) -> None:
+async def test_provider_faults_ten_times_over(
+    client: Client, tables: Tables, channel: str, faults: list[Fault]
+) -> None:
     worst = 0.0
     for _ in range(10):
-        worst = max(worst, await check_faults(client, channel, faults * 3))
+        worst = max(worst, await check_faults(client, tables, channel, faults * 3))
     figure(f"provider faults {channel} x30", f"slowest answer {worst:.2f} s (budget {BUDGET_SECONDS:g} s)")

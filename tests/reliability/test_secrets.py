@@ -16,17 +16,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.conftest import (
-    MARKER,
-    WATCHED,
-    Client,
-    Tables,
-    figure,
-    new_email,
-    new_key,
-    new_phone,
-    payload_for,
-)
+from tests.support.reliability import MARKER, WATCHED, figure, new_email, new_key, new_phone, payload_for
+from tests.support.reliability_clients import Client, Tables
 
 pytestmark = pytest.mark.integration
 

@@ -23,17 +23,14 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from sandbox.stack import AzuriteProcess, LocalHostProcess, start_azurite
-from tests.reliability.conftest import (
+from sandbox.services import AzuriteProcess, LocalHostProcess, start_azurite
+from tests.support.reliability import (
     BUDGET_SECONDS,
     CALLER,
     FAULTS,
     LEASE_SECONDS,
     MARGIN_SECONDS,
     WATCHED,
-    Client,
-    Reply,
-    Tables,
     figure,
     new_email,
     new_key,
@@ -44,6 +41,7 @@ from tests.reliability.conftest import (
     start_app,
     token,
 )
+from tests.support.reliability_clients import Client, Reply, Tables
 
 pytestmark = pytest.mark.integration
 
@@ -111,6 +109,13 @@ async def storage_is_back(rig: StorageRig) -> None:
         await rig.start_storage()
 
 
+def recipient_of(payload: dict[str, object]) -> str:
+    """The phone number or email address an order is for."""
+    recipient = payload.get("recipientSms") or payload.get("recipientEmail")
+    assert isinstance(recipient, dict)
+    return str(recipient.get("phoneNumber") or recipient.get("emailAddress"))
+
+
 async def send_both(client: Client) -> dict[str, tuple[str, dict[str, object], Reply]]:
     """A new SMS and a new email order, at the same time."""
     orders = {
@@ -128,11 +133,11 @@ async def test_storage_down_before_the_claim_sends_nothing(rig: StorageRig) -> N
     await rig.stop_storage()
     try:
         sent = await send_both(rig.client)
-        for channel, (key, _, reply) in sent.items():
+        for channel, (_, payload, reply) in sent.items():
             assert (reply.status, reply.code) == (503, "storage_unavailable"), reply.body
             assert reply.headers["Retry-After"] == "1"
             assert reply.elapsed < BUDGET_SECONDS + MARGIN_SECONDS
-            assert await rig.client.requests_for(channel, token(CALLER, channel, key)) == []
+            assert (await rig.client.inbox(to=recipient_of(payload)))[channel] == []
         worst = max(reply.elapsed for *_, reply in sent.values())
         figure("storage down before the claim", f"503 storage_unavailable in {worst:.2f} s")
     finally:
@@ -141,7 +146,7 @@ async def test_storage_down_before_the_claim_sends_nothing(rig: StorageRig) -> N
     for channel, (key, payload, _) in sent.items():
         reply = await rig.client.post(channel, payload)
         assert reply.status == 201, reply.body
-        assert len(await rig.client.delivered(channel, token(CALLER, channel, key))) == 1
+        assert len(await rig.client.delivered(channel, await rig.tables.provider_token(CALLER, channel, key))) == 1
 
 
 async def test_frozen_storage_answers_in_time(rig: StorageRig) -> None:
@@ -154,9 +159,9 @@ async def test_frozen_storage_answers_in_time(rig: StorageRig) -> None:
         os.kill(rig.azurite.pid, signal.SIGCONT)
     worst = max(reply.elapsed for *_, reply in sent.values())
     figure("storage frozen before the claim", f"503 storage_unavailable in {worst:.2f} s")
-    for channel, (key, _, reply) in sent.items():
+    for channel, (_, payload, reply) in sent.items():
         assert (reply.status, reply.code) == (503, "storage_unavailable"), reply.body
-        assert await rig.client.requests_for(channel, token(CALLER, channel, key)) == []
+        assert (await rig.client.inbox(to=recipient_of(payload)))[channel] == []
     # Storage calls are not part of the provider budget; a request still ends within its lease.
     assert worst < LEASE_SECONDS + MARGIN_SECONDS
 
@@ -169,7 +174,7 @@ async def test_storage_lost_between_claim_and_final_write(rig: StorageRig) -> No
         cases[channel] = (key, payload, asyncio.ensure_future(rig.client.post(channel, payload)))
     # the claims are stored once the provider sees the requests; it answers 2 s later
     for channel, (key, _, _) in cases.items():
-        await rig.client.wait_for_provider_request(channel, token(CALLER, channel, key))
+        await rig.client.wait_for_provider_request(channel, await rig.tables.provider_token(CALLER, channel, key))
     await rig.stop_storage()
     try:
         firsts = {channel: await task for channel, (_, _, task) in cases.items()}
@@ -194,7 +199,7 @@ async def test_storage_lost_between_claim_and_final_write(rig: StorageRig) -> No
         final = replies[-1]
         assert final.status == 201 and same_order(final, first)
         assert (await rig.client.post(channel, payload)).status == 200
-        assert len(await rig.client.delivered(channel, token(CALLER, channel, key))) == 1
+        assert len(await rig.client.delivered(channel, token(CALLER, channel, key, record.received_at))) == 1
         # the first request's own entry went down with its final write; the takeover wrote one for
         # it ("abandoned", status 0) before the taker's; the retries' are there
         audit = await rig.tables.audit(shipment(CALLER, channel, key))
@@ -206,8 +211,9 @@ async def test_storage_lost_between_claim_and_final_write(rig: StorageRig) -> No
     figure("storage down between claim and final write", f"201 (provider's truth) in {worst:.2f} s")
     # the log line that stands in for the lost audit entries names the provider's ids
     lost = [line for line in rig.app.log_path.read_text().splitlines() if "final state of an order could not" in line]
-    sms_id = (await rig.client.delivered("sms", token(CALLER, "sms", cases["sms"][0])))[0]["messageId"]
-    email_id = token(CALLER, "email", cases["email"][0])
+    sms_token = await rig.tables.provider_token(CALLER, "sms", cases["sms"][0])
+    sms_id = (await rig.client.delivered("sms", sms_token))[0]["messageId"]
+    email_id = await rig.tables.provider_token(CALLER, "email", cases["email"][0])
     assert any(sms_id in line for line in lost) and any(email_id in line for line in lost), lost
 
 
@@ -243,7 +249,7 @@ async def test_storage_frozen_between_claim_and_final_write(rig: StorageRig) -> 
         payload = payload_for(channel, key, SLOW[channel])
         cases[channel] = (key, payload, asyncio.ensure_future(rig.client.post(channel, payload)))
     for channel, (key, _, _) in cases.items():
-        await rig.client.wait_for_provider_request(channel, token(CALLER, channel, key))
+        await rig.client.wait_for_provider_request(channel, await rig.tables.provider_token(CALLER, channel, key))
     os.kill(rig.azurite.pid, signal.SIGSTOP)
     try:
         firsts = {channel: await task for channel, (_, _, task) in cases.items()}

@@ -17,11 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.conftest import (
+from tests.support.reliability import (
     DIGEST_KEY,
-    Client,
-    Reply,
-    Tables,
     body_of,
     chunks,
     figure,
@@ -32,6 +29,7 @@ from tests.reliability.conftest import (
     shipment,
     token,
 )
+from tests.support.reliability_clients import Client, Reply, Tables
 
 pytestmark = pytest.mark.integration
 

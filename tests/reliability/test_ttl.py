@@ -18,19 +18,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.reliability.conftest import (
+from tests.support.reliability import (
     BUDGET_SECONDS,
     CALLER,
     MARGIN_SECONDS,
-    Client,
-    Reply,
-    Tables,
     figure,
     new_key,
     shipment,
     sms_payload,
     token,
 )
+from tests.support.reliability_clients import Client, Reply, Tables
 
 pytestmark = pytest.mark.integration
 

@@ -34,7 +34,7 @@ async def echo(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@app.route(route="items/{id:int}", methods=["GET"])
+@app.route(route="items/{id}", methods=["GET"])
 async def item_by_id(req: func.HttpRequest) -> func.HttpResponse:
     return _json({"function": "item_by_id", "route_params": dict(req.route_params)})
 

@@ -1,54 +1,10 @@
-from __future__ import annotations
+"""Fixtures of the unit tests (helpers: tests/support/unit.py)."""
 
-from dataclasses import dataclass
+from __future__ import annotations
 
 import pytest
 
-from instant.domain.answer import Answer
-from instant.domain.errors import ProblemError
-from instant.domain.orders import Order
-from instant.entrypoints.answers import WireRenderer, problem_answer
-from instant.service.instant_service import InstantService, RequestInfo, ServiceSettings
-from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
-
-SETTINGS = ServiceSettings(
-    request_budget_seconds=8.0,
-    email_wait_seconds=1.5,
-    sms_default_sender="Instant",
-    email_default_sender="noreply@instant.example.com",
-    allowed_email_senders=frozenset(),
-)
-CALLER = RequestInfo(caller="caller-a", trace_id="0" * 32)
-OTHER_CALLER = RequestInfo(caller="caller-b", trace_id="1" * 32)
-
-
-@dataclass
-class World:
-    service: InstantService
-    store: InMemoryOrderStore
-    sms: FakeSmsGateway
-    email: FakeEmailGateway
-    clock: FakeClock
-
-    async def send(self, order: Order, request: RequestInfo) -> Answer:
-        """The answer the caller gets: a raised problem is rendered as the edge renders it."""
-        try:
-            return await self.service.send(order, request)
-        except ProblemError as problem:
-            return problem_answer(problem)
-
-    async def get_shipment(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
-        """GET shipment as the caller sees it (a raised problem rendered)."""
-        try:
-            return await self.service.get_shipment(caller, shipment_id, trace_id)
-        except ProblemError as problem:
-            return problem_answer(problem)
-
-
-def build_world(settings: ServiceSettings = SETTINGS) -> World:
-    store, sms, email, clock = InMemoryOrderStore(), FakeSmsGateway(), FakeEmailGateway(), FakeClock()
-    service = InstantService(store=store, sms=sms, email=email, clock=clock, settings=settings, renderer=WireRenderer())
-    return World(service, store, sms, email, clock)
+from tests.support.unit import World, build_world
 
 
 @pytest.fixture

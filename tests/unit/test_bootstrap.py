@@ -21,8 +21,8 @@ from instant.adapters.table_store import TableOrderStore
 from instant.config import Settings
 from instant.entrypoints.answers import WireRenderer
 from instant.service.instant_service import InstantService
-from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
-from tests.unit.conftest import SETTINGS
+from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
+from tests.support.unit import SETTINGS
 
 ACS_ENDPOINT = "https://instant-acs.communication.azure.com"
 TABLES_ENDPOINT = "https://instantstore.table.core.windows.net"

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from instant import bootstrap
 from instant.config import Settings
 from instant.service.instant_service import InstantService
-from tests.unit.conftest import World, build_world
+from tests.support.unit import World, build_world
 
 Handler = Callable[[func.HttpRequest], Awaitable[func.HttpResponse]]
 SMS_URL = "http://localhost/notifications/api/v1/future/orders/instant/sms"

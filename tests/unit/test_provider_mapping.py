@@ -9,17 +9,23 @@ import aiohttp
 import pytest
 from azure.core.exceptions import (
     ClientAuthenticationError,
-    HttpResponseError,
     ServiceRequestError,
     ServiceRequestTimeoutError,
     ServiceResponseError,
     ServiceResponseTimeoutError,
 )
 
-from instant.adapters.acs_email import _translate_http
+from instant.adapters.acs_email import _receipt as email_receipt
+from instant.adapters.acs_email import _send_refused
 from instant.adapters.acs_sms import _receipt
 from instant.adapters.provider_errors import retry_after, transport_failure
-from instant.domain.errors import ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
+from instant.domain.errors import (
+    ProviderMisconfigured,
+    ProviderOutcomeUnknown,
+    ProviderRejected,
+    ProviderUnavailable,
+)
+from instant.domain.ports import EmailOperationStatus
 
 
 class FakeResponse:
@@ -54,11 +60,27 @@ def test_accepted_item_is_a_receipt() -> None:
         ),
         (FakeResponse(202, item(successful=True, httpStatusCode=202)), ProviderOutcomeUnknown, None, None),
         (FakeResponse(202, {"unexpected": 1}), ProviderOutcomeUnknown, None, None),
+        # a repeat outside the 5-minute window, item form (recorded) and request form
+        (FakeResponse(202, item(successful=False, httpStatusCode=412)), ProviderOutcomeUnknown, None, None),
+        (FakeResponse(412, {}), ProviderOutcomeUnknown, None, None),
+        # a repeat while the first is still processed: transient, and it may have been sent
+        (
+            FakeResponse(202, item(successful=False, httpStatusCode=409, repeatabilityResult="rejected")),
+            ProviderUnavailable,
+            True,
+            None,
+        ),
+        (FakeResponse(409, {}, {"Retry-After": "1"}), ProviderUnavailable, True, 1.0),
         (FakeResponse(429, {}, {"Retry-After": "7"}), ProviderUnavailable, False, 7.0),
         (FakeResponse(429, {}), ProviderUnavailable, False, None),
         (FakeResponse(503, {}), ProviderUnavailable, False, None),
-        (FakeResponse(500, {}), ProviderUnavailable, False, None),
-        (FakeResponse(401, {}), ProviderUnavailable, False, None),
+        # ACS may have taken the message before a 500 or a gateway's 502/504
+        (FakeResponse(500, {}), ProviderUnavailable, True, None),
+        (FakeResponse(502, {}), ProviderUnavailable, True, None),
+        (FakeResponse(504, {}), ProviderUnavailable, True, None),
+        # our key, or a "from" the resource does not own (recorded: 401 Unauthorized)
+        (FakeResponse(401, {"error": {"code": "Unauthorized", "message": ""}}), ProviderMisconfigured, None, None),
+        (FakeResponse(403, {}), ProviderMisconfigured, None, None),
         (FakeResponse(400, {}), ProviderRejected, None, None),
     ],
 )
@@ -102,17 +124,34 @@ def test_transport_failures_say_whether_the_request_may_have_arrived(
     ("status", "error"),
     [
         (400, ProviderRejected),
-        (404, ProviderRejected),
+        (404, ProviderMisconfigured),  # DomainNotLinked: a sender domain the resource does not own
+        (409, ProviderUnavailable),  # a repeat of an operation still in progress
+        (412, ProviderOutcomeUnknown),
         (429, ProviderUnavailable),
         (503, ProviderUnavailable),
-        (401, ProviderUnavailable),
-        (403, ProviderUnavailable),
+        (401, ProviderMisconfigured),
+        (403, ProviderMisconfigured),
     ],
 )
 def test_email_http_errors_map_to_one_error(status: int, error: type[Exception]) -> None:
-    exc = HttpResponseError(message="x")
-    exc.status_code = status
-    assert isinstance(_translate_http(exc), error)
+    assert isinstance(_send_refused(status, {}), error)
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        ("NotStarted", None, EmailOperationStatus.RUNNING),
+        ("Running", None, EmailOperationStatus.RUNNING),
+        ("Succeeded", None, EmailOperationStatus.SUCCEEDED),
+        ("Failed", "EmailDropped", EmailOperationStatus.FAILED),
+        ("Canceled", None, EmailOperationStatus.FAILED),  # was read as still sending
+        ("canceled", None, EmailOperationStatus.FAILED),
+    ],
+)
+def test_email_operation_statuses(status: str, code: str | None, expected: EmailOperationStatus) -> None:
+    error = {"code": code, "message": "x"} if code else None
+    receipt = email_receipt("op", json.dumps({"id": "op", "status": status, "error": error}))
+    assert (receipt.status, receipt.error_code) == (expected, code)
 
 
 @pytest.mark.parametrize(("value", "seconds"), [("3", 3.0), ("0.5", 0.5), ("-1", 0.0), ("soon", None), (None, None)])

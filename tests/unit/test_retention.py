@@ -16,7 +16,7 @@ from instant.domain.orders import SmsOrder
 from instant.domain.records import Channel, shipment_id_for
 from instant.entrypoints.retention_timer import PURGE_SCHEDULE
 from instant.service.instant_service import InstantService
-from tests.unit.conftest import CALLER, SETTINGS, World, build_world
+from tests.support.unit import CALLER, SETTINGS, World, build_world
 
 RETENTION = timedelta(hours=SETTINGS.retention_hours)
 SHIPMENT = shipment_id_for("caller-a", Channel.SMS, "login-1")

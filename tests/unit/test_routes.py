@@ -8,7 +8,7 @@ from pathlib import Path
 
 import function_app
 from instant.entrypoints.openapi import openapi_document
-from sandbox.local_host import index_functions, read_route_prefix
+from sandbox.host.loading import index_functions, read_route_prefix
 from tests.infra.routes import EXPECTED_ROUTES, ROUTE_PREFIX
 
 

@@ -31,8 +31,8 @@ from instant.domain.records import (
     shipment_id_for,
 )
 from instant.entrypoints.answers import WireRenderer, wire_time
-from tests.fakes import ACCEPT_THEN_CRASH, WorkerCrash
-from tests.unit.conftest import CALLER, OTHER_CALLER, SETTINGS, World, build_world
+from tests.support.fakes import ACCEPT_THEN_CRASH, START, WorkerCrash
+from tests.support.unit import CALLER, OTHER_CALLER, SETTINGS, World, build_world
 
 BODY = "Your code is 123456. It expires in 5 minutes."
 
@@ -71,7 +71,7 @@ async def test_new_key_is_sent_once_and_answered_201(world: World) -> None:
     sent = world.sms.sent[0]
     assert sent.sender == "Instant"
     assert sent.validity_seconds == 300
-    assert sent.token == provider_token_for("caller-a", Channel.SMS, "login-1")
+    assert sent.token == provider_token_for("caller-a", Channel.SMS, "login-1", START)
     record = world.store.records[shipment_id]
     assert record.state is OrderState.COMPLETED
     assert record.deadline == world.clock.now() + timedelta(seconds=300)
@@ -156,7 +156,7 @@ async def test_crashed_holder_is_taken_over_only_after_its_lease(world: World) -
     # then the same provider token and first-sent time are used again, and ACS dedupes
     assert late.status == 201
     message = world.sms.calls[-1]
-    assert message.token == provider_token_for("caller-a", Channel.SMS, "login-1")
+    assert message.token == provider_token_for("caller-a", Channel.SMS, "login-1", START)
     assert message.first_sent_at == first_sent_at
     assert message.validity_seconds == 300 - 14
     record = world.store.records[shipment_id_for("caller-a", Channel.SMS, "login-1")]

@@ -30,8 +30,8 @@ from instant.domain.errors import ProviderRejected, ProviderUnavailable
 from instant.observability import logs
 from instant.observability import spans as tracing
 from instant.service.instant_service import InstantService
-from tests.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
-from tests.unit.conftest import SETTINGS
+from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
+from tests.support.unit import SETTINGS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SMS_URL = "http://localhost/notifications/api/v1/future/orders/instant/sms"

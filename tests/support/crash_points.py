@@ -1,9 +1,10 @@
 """The function app with crash points, for tests that kill the worker at a chosen moment.
 
-``python -m sandbox.local_host --app sandbox.crash_points:app`` serves exactly the app of
+``python -m sandbox.local_host --app tests.support.crash_points:app`` serves exactly the app of
 ``function_app.py``; the only difference is the service's adapters, wrapped in proxies that
 SIGKILL this process (a real crash: no ``finally``, no shutdown hook, sockets torn down by the
-kernel) at the point named by ``INSTANT_CRASH_AT``. Production code is not touched.
+kernel) at the point named by ``INSTANT_CRASH_AT``. Production code is not touched; this module
+lives under tests/ because only tests serve it.
 
 ``INSTANT_CRASH_AT`` (unset or empty: never crash):
     after_claim              the claim (conditional insert) is stored, nothing sent yet
@@ -43,6 +44,8 @@ __all__ = ["CrashPoint", "app", "on_local_host_shutdown"]
 
 
 class CrashPoint(StrEnum):
+    """Where in a request the worker is killed."""
+
     AFTER_CLAIM = "after_claim"
     DURING_PROVIDER_CALL = "during_provider_call"
     AFTER_PROVIDER_ACCEPTED = "after_provider_accepted"
@@ -65,6 +68,8 @@ class _Armed:
 
 
 class CrashingStore:
+    """The order store, killing the worker after the claim or the final write."""
+
     def __init__(self, inner: OrderStore, armed: _Armed) -> None:
         self._inner = inner
         self._armed = armed
@@ -92,6 +97,8 @@ async def _crash_during(call: asyncio.Task[object], delay: float) -> NoReturn:
 
 
 class CrashingSms:
+    """The SMS gateway, killing the worker during or after the provider call."""
+
     def __init__(self, inner: SmsGateway, armed: _Armed) -> None:
         self._inner = inner
         self._armed = armed
@@ -109,6 +116,8 @@ class CrashingSms:
 
 
 class CrashingEmail:
+    """The email gateway, killing the worker during or after the provider call."""
+
     def __init__(self, inner: EmailGateway, armed: _Armed) -> None:
         self._inner = inner
         self._armed = armed
@@ -127,6 +136,7 @@ class CrashingEmail:
 
 
 def armed_from_environment() -> _Armed:
+    """The crash point, recipient filter and delay from INSTANT_CRASH_*."""
     point = os.environ.get("INSTANT_CRASH_AT", "").strip()
     return _Armed(
         CrashPoint(point) if point else None,

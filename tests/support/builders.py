@@ -46,6 +46,7 @@ def order_record(key: str, *, caller: str = "caller-a", at: datetime = T0, **cha
 
 
 def audit_entry(shipment_id: str, at: datetime, *, caller: str = "caller-a", **changes: object) -> AuditEntry:
+    """An audit entry with test defaults; keyword arguments override fields."""
     base = AuditEntry(
         shipment_id=shipment_id,
         at=at,

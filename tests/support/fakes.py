@@ -32,11 +32,15 @@ class WorkerCrash(BaseException):
 ACCEPT_THEN_CRASH = "accept-then-crash"
 
 
+# Where every FakeClock starts: orders sent before the clock moves are received at this time.
+START = datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
+
+
 class FakeClock:
     """Time moves only when told to, or when the service sleeps."""
 
     def __init__(self, start: datetime | None = None) -> None:
-        self.current = start or datetime(2026, 11, 26, 10, 0, 0, tzinfo=UTC)
+        self.current = start or START
         self.slept: list[float] = []
 
     def now(self) -> datetime:
@@ -52,6 +56,8 @@ class FakeClock:
 
 
 class InMemoryOrderStore:
+    """The OrderStore port in memory, with the Table store's ETag and conflict rules."""
+
     def __init__(self) -> None:
         self.records: dict[str, OrderRecord] = {}
         self.audits: dict[str, list[AuditEntry]] = {}

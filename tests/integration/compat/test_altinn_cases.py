@@ -18,8 +18,8 @@ import aiohttp
 import pytest
 
 from sandbox.stack import LocalStack
-from tests.compat.altinn_cases import CASES, FROM_ALTINN_TESTS, KEY, Case
-from tests.integration.conftest import CALLER, PREFIX, Api
+from tests.integration.compat.altinn_cases import CASES, FROM_ALTINN_TESTS, KEY, Case
+from tests.support.integration import CALLER, PREFIX, Api
 
 pytestmark = pytest.mark.integration
 
