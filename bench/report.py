@@ -15,8 +15,8 @@ from bench.system import CpuUse
 
 MIB = 1024
 EMAIL_POLL_NOTE = (
-    "; the emulator (timer 0) answers the 202 already Succeeded, so the poller has nothing to ask; ACS's 202 "
-    "says Running, and there the adapter adds >= 1 GET of the operation while it waits for Email_Succeeded"
+    "; with the recorded timing (Retry-After: 3, Running 3-10 s) the send answers once ACS took the operation "
+    "(INSTANT_EMAIL_WAIT_SECONDS 0): no GET of the operation on the POST path"
 )
 
 
