@@ -40,14 +40,18 @@ def _value(expr: Any, template: dict[str, Any], params: dict[str, Any]) -> str:
         return _value(expr["function"]["parameters"]["value_to_convert"], template, params)
     if "function" in expr and expr["function"]["type"] == "replace":
         p = expr["function"]["parameters"]
-        return _value(p["original_string"], template, params).replace(p["old_string"], _value(p["new_string"], template, params))
+        return _value(p["original_string"], template, params).replace(
+            p["old_string"], _value(p["new_string"], template, params)
+        )
     if "function" in expr and expr["function"]["type"] == "load_text_content":
         return (REPO_ROOT / "infra" / "modules" / expr["function"]["parameters"]["file_path"]).resolve().read_text()
     operator = expr["operator"]
     if operator["type"] == "equals" and operator["operands"]["operand_2"]["operator"]["type"] == "conditional":
         # pycep 0.5.1 reads `a == 'v2' ? x : y` as `a == ('v2' ? x : y)`; Bicep means `(a == 'v2') ? x : y`.
         inner = operator["operands"]["operand_2"]["operator"]["operands"]
-        chosen = _value(operator["operands"]["operand_1"], template, params) == _value(inner["condition"], template, params)
+        chosen = _value(operator["operands"]["operand_1"], template, params) == _value(
+            inner["condition"], template, params
+        )
         return _value(inner["true_value" if chosen else "false_value"], template, params)
     if operator["type"] == "conditional":
         cond = operator["operands"]["condition"]["operator"]["operands"]
@@ -82,9 +86,18 @@ def _token_accepted(policy: ET.Element, claims: dict[str, Any]) -> bool:
 def test_a_v2_token_is_accepted(env: str) -> None:
     # Issue 13 point 2: in v2 tokens aud is the API's client id, never the api:// URI.
     policy = render("callerPolicy", env)
-    v2 = {"aud": CLIENT_ID, "iss": f"{LOGIN}{TENANT}/v2.0", "roles": ["Notifications.Send"], "azp": "caller", "ver": "2.0"}
+    v2 = {
+        "aud": CLIENT_ID,
+        "iss": f"{LOGIN}{TENANT}/v2.0",
+        "roles": ["Notifications.Send"],
+        "azp": "caller",
+        "ver": "2.0",
+    }
     assert _token_accepted(policy, v2)
-    assert policy.find("inbound/validate-jwt/openid-config").get("url") == f"{LOGIN}{TENANT}/v2.0/.well-known/openid-configuration"
+    assert (
+        policy.find("inbound/validate-jwt/openid-config").get("url")
+        == f"{LOGIN}{TENANT}/v2.0/.well-known/openid-configuration"
+    )
     assert not _token_accepted(policy, {**v2, "aud": str(uuid.uuid4())}), "another API's token"
     assert not _token_accepted(policy, {**v2, "roles": ["Other"]}), "a token without the app role"
     assert not _token_accepted(policy, {**v2, "iss": f"https://sts.windows.net/{TENANT}/"}), "a v1 issuer"
@@ -127,7 +140,9 @@ def _app_problem_body() -> str | None:
         "a = problem_answer(ProblemError(ProblemCode.PAYLOAD_TOO_LARGE, 'The body must be at most 1 MiB.'))\n"
         "print(json.dumps({'status': a.status, 'type': a.content_type, 'body': a.body, 'max': MAX_BODY_BYTES}))\n"
     )
-    out = subprocess.run([str(python), "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=True)
+    out = subprocess.run(
+        [str(python), "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60, check=True
+    )
     return out.stdout
 
 

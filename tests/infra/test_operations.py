@@ -32,7 +32,7 @@ class _Collect(ErrorListener):  # type: ignore[misc]
     def __init__(self) -> None:
         self.errors: list[str] = []
 
-    def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int, msg: str, e: Any) -> None:  # noqa: N802
+    def syntaxError(self, recognizer: Any, offending: Any, line: int, column: int, msg: str, e: Any) -> None:
         self.errors.append(f"{line}:{column} {msg}")
 
 
