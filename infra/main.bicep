@@ -356,6 +356,7 @@ output keyVaultName string = keyVault.outputs.keyVaultName
 output customDomainVerificationRecords object = communication.outputs.customDomainVerificationRecords
 output jwtIssuer string = apimApi.outputs.jwtIssuer
 output workbookId string = operations.outputs.workbookId
-// For the azd hooks (scripts/): where the digest key and the SMS sender go.
-output resourceGroupName string = resourceGroup().name
-output communicationServiceName string = communication.outputs.communicationServiceName
+// azd writes outputs into its environment; the hooks (scripts/postprovision.sh) read these.
+output KEY_VAULT_NAME string = keyVault.outputs.keyVaultName
+output FUNCTION_APP_NAME string = functionApp.outputs.functionAppName
+output RESOURCE_GROUP_NAME string = resourceGroup().name

@@ -218,7 +218,10 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_213:The platform health check (healthCheckPath) is not supported on Flex Consumption; /health is an anonymous operation exposed through APIM for external probes.
   name: functionAppName
   location: location
-  tags: tags
+  // azd finds the app to publish by this tag (azure.yaml service `api`).
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
   kind: 'functionapp,linux'
   identity: {
     type: 'SystemAssigned'
