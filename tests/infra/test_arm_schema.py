@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra import arm_schema
+from tests.infra import arm_models, arm_schema
 from tests.infra.bicep import INFRA_DIR, REPO_ROOT, bicep_files, body, parse
 
 pytest.importorskip("azure.mgmt.web", reason="the azure-mgmt-* models are installed in .venv-infra only")
@@ -30,7 +30,7 @@ def _problems(path: Path) -> list[str]:
         where = f"{path.relative_to(INFRA_DIR)} {name}"
         if res.get("existing"):
             # Only the type and version matter for a reference to an existing resource.
-            if res["type"].lower() not in arm_schema.SCHEMAS:
+            if res["type"].lower() not in arm_models.SCHEMAS:
                 problems.append(f"{where}: {res['type']} has no registered schema")
             continue
         found = arm_schema.check_resource(res["type"], res["api_version"], body(res), template)
@@ -45,7 +45,7 @@ def test_template_matches_the_published_schemas(path: Path) -> None:
 
 
 def test_every_registered_model_exists() -> None:
-    for resource_type, schema in arm_schema.SCHEMAS.items():
+    for resource_type, schema in arm_models.SCHEMAS.items():
         node = arm_schema.load(schema)
         assert node.fields, resource_type
 
@@ -53,7 +53,7 @@ def test_every_registered_model_exists() -> None:
 def test_every_resource_type_is_checked() -> None:
     # Nothing slips through unchecked: every type used (deployed or referenced) has a schema.
     used = {res["type"].lower() for _, _, res in _resources()}
-    assert used <= set(arm_schema.SCHEMAS), sorted(used - set(arm_schema.SCHEMAS))
+    assert used <= set(arm_models.SCHEMAS), sorted(used - set(arm_models.SCHEMAS))
     assert len(used) >= 25
 
 
@@ -64,7 +64,7 @@ def test_pinned_packages_are_the_ones_the_schemas_name() -> None:
         for line in (REPO_ROOT / "requirements-infra.txt").read_text().splitlines()
         if line.startswith("azure-mgmt-")
     )
-    for package in {s.module.split(".")[2] for s in arm_schema.SCHEMAS.values()}:
+    for package in {s.module.split(".")[2] for s in arm_models.SCHEMAS.values()}:
         name = f"azure-mgmt-{package}"
         assert name in pins, f"{name} is not pinned in requirements-infra.txt"
         assert importlib.metadata.version(name) == pins[name], name
@@ -129,9 +129,15 @@ def test_a_template_with_a_typo_fails(tmp_path: Path) -> None:
     vault = template["resources"]["vault"]
     problems = arm_schema.check_resource(vault["type"], vault["api_version"], body(vault), template)
     assert problems == [
-        "Microsoft.KeyVault/vaults.properties.enablePurgeProtecion: no such property in "
-        "VaultCreateOrUpdateParameters.properties"
-    ] or any("enablePurgeProtecion" in p for p in problems), problems
+        "Microsoft.KeyVault/vaults.properties.enablePurgeProtecion: no such property in VaultProperties"
+    ]
+
+
+def test_an_object_held_in_a_variable_is_checked() -> None:
+    template = {"variables": {"config": {"value": {"minTlsVersion": "1.2", "ftpState": "x"}}}}
+    resource = {"name": "app", "properties": {"siteConfig": "config"}}
+    problems = arm_schema.check_resource("Microsoft.Web/sites", "2024-04-01", resource, template)
+    assert problems == ["Microsoft.Web/sites.properties.siteConfig.ftpState: no such property in SiteConfig"]
 
 
 def _deep_copy(value: Any) -> Any:
