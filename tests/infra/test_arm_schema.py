@@ -1,6 +1,6 @@
 """Every resource type and property the templates set exists in Azure's published schemas.
 
-The schemas are the azure-mgmt-* models pinned in requirements-infra.txt (tests/infra/arm_schema.py
+The schemas are the azure-mgmt-* models pinned in requirements-infra.txt (tests/infra/arm_models.py
 says which model and API version each resource type is checked against). A typo, a wrong casing,
 a read-only property or a property that does not exist fails here, before any deployment.
 """
