@@ -41,8 +41,6 @@ param apiClientId string
 @minLength(32)
 param functionKey string
 
-@description('Largest request body APIM forwards: the app\'s own limit (instant/http.py MAX_BODY_BYTES).')
-param maxBodyBytes int = 1048576
 
 @description('Claim that carries the required permission: roles (app permissions, client credentials) or scp (delegated).')
 @allowed([
@@ -86,6 +84,9 @@ var routePrefix = 'notifications/api/v1'
 var backendId = 'instant-notifications-func'
 var functionKeyNamedValue = 'instant-function-key'
 var functionKeyName = 'apim'
+// Largest request body APIM forwards: the app's own limit (instant/http.py MAX_BODY_BYTES, 1 MiB),
+// a constant like the answer below that names it.
+var maxBodyBytes = 1048576
 // The app's own 413 answer, byte for byte (instant/answers.py render_problem; the test compares).
 var payloadTooLargeBody = '{"type":"urn:instant-notifications:problem:payload_too_large","title":"The body is too large","status":413,"detail":"The body must be at most 1 MiB.","code":"payload_too_large"}'
 
