@@ -2,10 +2,12 @@
 //
 //   az deployment group create -g <rg> -f infra/main.bicep -p infra/env/<env>.parameters.json
 //
+//   or: azd up   (azure.yaml: provisions this template, then publishes the app)
+//
 // Deploys: Log Analytics + Application Insights, a storage account (host + app table + Flex
 // deployment container), ACS + Email Communication Service, API Management, a Key Vault for the
-// digest key, the Function App on Flex Consumption, the identity's role assignments, and the API
-// (operations + policies) in APIM.
+// digest key, the Function App on Flex Consumption, the identity's role assignments, the API
+// (operations + policies, the host key APIM sends) in APIM, and the operators' workbook + alerts.
 // No secret is a parameter, an app setting or an output; see infra/README.md. The digest key
 // (INSTANT_DIGEST_KEY) is created by the operator in the vault after the first deployment; the
 // app setting is a Key Vault reference to it.
@@ -92,6 +94,11 @@ param functionInstanceMemoryMB int = 2048
 @description('Zone-redundant Flex Consumption plan (region must support availability zones).')
 param functionZoneRedundant bool = false
 
+@description('HTTP requests per instance before Flex Consumption scales out (see modules/functionapp.bicep and infra/README.md).')
+@minValue(1)
+@maxValue(1000)
+param functionHttpPerInstanceConcurrency int = 16
+
 @description('CIDR ranges allowed to the Function App\'s scm (deployment) site; empty = any, Entra ID only.')
 param scmAllowedIpRanges array = []
 
@@ -118,8 +125,27 @@ param apimPublisherName string
 ])
 param jwtTokenVersion string = 'v2'
 
-@description('aud of caller tokens (the API app registration\'s Application ID URI or client ID).')
+@description('Application ID URI of the API app registration (api://...): accepted as aud (v1 tokens requested for that URI).')
 param jwtAudience string
+
+@description('Application (client) ID of the API app registration (a GUID): the aud of every v2 token, also accepted for v1. Not in the parameter files: azd takes it from the azd environment (API_CLIENT_ID), az from -p apiClientId=...')
+@minLength(36)
+@maxLength(36)
+param apiClientId string
+
+@description('Value of the host key APIM sends as x-functions-key. Generated once per environment by azd (kept in the azd environment); with az, generate it once and pass the same value on every deployment (infra/README.md).')
+@secure()
+@minLength(32)
+@metadata({
+  azd: {
+    type: 'generate'
+    config: {
+      length: 48
+      noSpecial: true
+    }
+  }
+})
+param apimFunctionKey string
 
 @allowed([
   'roles'
@@ -152,6 +178,14 @@ param anonymousRateLimitCalls int = 30
 @minValue(1)
 @maxValue(300) // rate-limit-by-key's longest renewal period
 param anonymousRateLimitPeriodSeconds int = 60
+
+// ---- operations (workbook + alerts) -----------------------------------------------------------
+@description('Resource id of the action group that alert rules notify (per environment); empty = alerts fire without notifying.')
+param alertActionGroupId string = ''
+
+@description('p95 latency budget of POST in ms; above it the latency alert fires.')
+@minValue(100)
+param latencyP95BudgetMs int = 2000
 
 // ---- names ----------------------------------------------------------------------------------
 var suffix = uniqueString(resourceGroup().id, environmentName)
@@ -248,6 +282,7 @@ module functionApp 'modules/functionapp.bicep' = {
     maximumInstanceCount: functionMaximumInstanceCount
     instanceMemoryMB: functionInstanceMemoryMB
     zoneRedundant: functionZoneRedundant
+    httpPerInstanceConcurrency: functionHttpPerInstanceConcurrency
     acsEndpoint: communication.outputs.endpoint
     tablesEndpoint: storage.outputs.tableEndpoint
     instantTableName: first(storage.outputs.tableNames)
@@ -280,6 +315,8 @@ module apimApi 'modules/apim-api.bicep' = {
     functionAppName: functionApp.outputs.functionAppName
     jwtTokenVersion: jwtTokenVersion
     jwtAudience: jwtAudience
+    apiClientId: apiClientId
+    functionKey: apimFunctionKey
     jwtRequiredClaim: jwtRequiredClaim
     jwtRequiredClaimValue: jwtRequiredClaimValue
     callerIdClaim: callerIdClaim
@@ -288,10 +325,22 @@ module apimApi 'modules/apim-api.bicep' = {
     anonymousRateLimitCalls: anonymousRateLimitCalls
     anonymousRateLimitPeriodSeconds: anonymousRateLimitPeriodSeconds
   }
-  // The function key exists once the host runs, which needs its storage roles.
+  // The host key resource is written by the host into its storage, which needs its storage roles.
   dependsOn: [
     roles
   ]
+}
+
+module operations 'modules/operations.bicep' = {
+  name: 'operations'
+  params: {
+    location: location
+    tags: allTags
+    environmentName: environmentName
+    workspaceId: monitoring.outputs.workspaceId
+    actionGroupId: alertActionGroupId
+    latencyP95BudgetMs: latencyP95BudgetMs
+  }
 }
 
 output functionAppName string = functionApp.outputs.functionAppName
@@ -306,3 +355,8 @@ output storageAccountName string = storage.outputs.storageAccountName
 output keyVaultName string = keyVault.outputs.keyVaultName
 output customDomainVerificationRecords object = communication.outputs.customDomainVerificationRecords
 output jwtIssuer string = apimApi.outputs.jwtIssuer
+output workbookId string = operations.outputs.workbookId
+// azd writes outputs into its environment; the hooks (scripts/postprovision.sh) read these.
+output KEY_VAULT_NAME string = keyVault.outputs.keyVaultName
+output FUNCTION_APP_NAME string = functionApp.outputs.functionAppName
+output RESOURCE_GROUP_NAME string = resourceGroup().name

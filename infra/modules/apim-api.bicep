@@ -1,8 +1,11 @@
 // The instant-notifications API in API Management: backend, function key, operations, policies.
 //
-// * The function key is read at deployment time (listKeys on the Function App host) straight into
-//   a SECRET named value; it never appears in a parameter, an app setting or an output. The
-//   backend sends it as x-functions-key. Rotating the key = redeploying this module.
+// * The function key APIM sends (x-functions-key) is created here as a host key resource
+//   (Microsoft.Web/sites/host/functionKeys `apim`) with a value the deployer supplies once per
+//   environment (@secure() parameter: azd generates and keeps it; see infra/README.md, "The
+//   function key"). The same value goes into a SECRET named value. Nothing reads keys back from
+//   the host (no listKeys), so a first deployment does not depend on the host having generated
+//   its own keys. It never appears in a parameter file, an app setting or an output.
 // * Operations are exactly the app's five routes (tests/infra/routes.py: EXPECTED_ROUTES).
 // * Caller operations get infra/apim/operation-caller-policy.xml (validate-jwt, X-Caller-Id
 //   delete-then-set from a claim, rate-limit-by-key on that claim); the anonymous ones
@@ -24,9 +27,20 @@ param jwtTokenVersion string = 'v2'
 @description('Microsoft Entra tenant that issues caller tokens.')
 param jwtTenantId string = tenant().tenantId
 
-@description('Expected audience (aud) of caller tokens: the API app registration\'s Application ID URI or client ID.')
+@description('Application ID URI of the API app registration (api://...): the aud of v1 tokens requested for that URI.')
 @minLength(1)
 param jwtAudience string
+
+@description('Application (client) ID of the API app registration, a GUID: the aud of every v2 token.')
+@minLength(36)
+@maxLength(36)
+param apiClientId string
+
+@description('Value of the host key `apim` that APIM sends as x-functions-key (generated once per environment, never in a file).')
+@secure()
+@minLength(32)
+param functionKey string
+
 
 @description('Claim that carries the required permission: roles (app permissions, client credentials) or scp (delegated).')
 @allowed([
@@ -69,6 +83,12 @@ param anonymousRateLimitPeriodSeconds int = 60
 var routePrefix = 'notifications/api/v1'
 var backendId = 'instant-notifications-func'
 var functionKeyNamedValue = 'instant-function-key'
+var functionKeyName = 'apim'
+// Largest request body APIM forwards: the app's own limit (instant/http.py MAX_BODY_BYTES, 1 MiB),
+// a constant like the answer below that names it.
+var maxBodyBytes = 1048576
+// The app's own 413 answer, byte for byte (instant/answers.py render_problem; the test compares).
+var payloadTooLargeBody = '{"type":"urn:instant-notifications:problem:payload_too_large","title":"The body is too large","status":413,"detail":"The body must be at most 1 MiB.","code":"payload_too_large"}'
 
 var loginEndpoint = environment().authentication.loginEndpoint
 var openIdConfigUrl = jwtTokenVersion == 'v2' ? '${loginEndpoint}${jwtTenantId}/v2.0/.well-known/openid-configuration' : '${loginEndpoint}${jwtTenantId}/.well-known/openid-configuration'
@@ -123,9 +143,9 @@ var apiOperations = [
   }
 ]
 
-var apiPolicy = replace(loadTextContent('../apim/api-policy.xml'), '__BACKEND_ID__', backendId)
+var apiPolicy = replace(replace(replace(loadTextContent('../apim/api-policy.xml'), '__BACKEND_ID__', backendId), '__MAX_BODY_BYTES__', string(maxBodyBytes)), '__PAYLOAD_TOO_LARGE_BODY__', payloadTooLargeBody)
 
-var callerPolicyJwt = replace(replace(replace(loadTextContent('../apim/operation-caller-policy.xml'), '__OPENID_CONFIG_URL__', openIdConfigUrl), '__JWT_AUDIENCE__', jwtAudience), '__JWT_ISSUER__', jwtIssuer)
+var callerPolicyJwt = replace(replace(replace(replace(loadTextContent('../apim/operation-caller-policy.xml'), '__OPENID_CONFIG_URL__', openIdConfigUrl), '__JWT_AUDIENCE__', jwtAudience), '__API_CLIENT_ID__', apiClientId), '__JWT_ISSUER__', jwtIssuer)
 var callerPolicyClaims = replace(replace(replace(callerPolicyJwt, '__REQUIRED_CLAIM__', jwtRequiredClaim), '__REQUIRED_CLAIM_VALUE__', jwtRequiredClaimValue), '__CALLER_ID_CLAIM__', callerIdClaim)
 var callerPolicy = replace(replace(callerPolicyClaims, '__RATE_LIMIT_CALLS__', string(rateLimitCalls)), '__RATE_LIMIT_PERIOD_SECONDS__', string(rateLimitPeriodSeconds))
 
@@ -144,14 +164,30 @@ resource functionHost 'Microsoft.Web/sites/host@2024-04-01' existing = {
   name: 'default'
 }
 
-resource functionKey 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
+// A host key, created as a resource: the documented way to manage Functions keys in Bicep. Its
+// value is the deployer's, so this PUT is the only call that needs the host, and nothing is read
+// back. main.bicep orders this module after the role assignments the host needs for its key store.
+resource apimHostKey 'Microsoft.Web/sites/host/functionKeys@2024-04-01' = {
+  parent: functionHost
+  name: functionKeyName
+  properties: {
+    name: functionKeyName
+    value: functionKey
+  }
+}
+
+resource functionKeyValue 'Microsoft.ApiManagement/service/namedValues@2024-05-01' = {
   parent: apim
   name: functionKeyNamedValue
   properties: {
     displayName: functionKeyNamedValue
     secret: true
-    value: functionHost.listKeys().functionKeys.default
+    value: functionKey
   }
+  // APIM starts sending the key only once the host knows it.
+  dependsOn: [
+    apimHostKey
+  ]
 }
 
 resource backend 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
@@ -174,7 +210,7 @@ resource backend 'Microsoft.ApiManagement/service/backends@2024-05-01' = {
     }
   }
   dependsOn: [
-    functionKey
+    functionKeyValue
   ]
 }
 

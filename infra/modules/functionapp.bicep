@@ -56,6 +56,11 @@ param zoneRedundant bool = false
 ])
 param instanceMemoryMB int = 2048
 
+@description('HTTP requests one instance serves at once before Flex Consumption adds an instance (scaleAndConcurrency.triggers.http.perInstanceConcurrency). 16: the concurrency the bench measured at 92% of ideal throughput and p99 1.25x the provider latency on one worker (bench/results/2026-11-26.md); see infra/README.md.')
+@minValue(1)
+@maxValue(1000)
+param httpPerInstanceConcurrency int = 16
+
 // ---- app settings of the HTTP contract -----------------------------------------------------
 @description('ACS_ENDPOINT: https://<name>.communication.azure.com')
 param acsEndpoint string
@@ -145,7 +150,9 @@ var keyVaultSettings = [
   }
 ]
 
-// Only set when a number/sender ID exists: an empty sender is worse than an absent one.
+// Only set when a number/sender ID exists: an empty sender is worse than an absent one. Without it
+// the app starts, email works and an SMS request answers 503 channel_not_configured (the app's
+// side of issue 13 point 3); scripts/postprovision.sh or a redeploy sets it once a number exists.
 var smsSettings = empty(smsDefaultSender) ? [] : [
   {
     name: 'SMS_DEFAULT_SENDER'
@@ -206,10 +213,15 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   // checkov:skip=CKV_AZURE_222:The app is reached by API Management over its public endpoint (classic-tier gateway, no VNet), but ipSecurityRestrictions deny everything except the gateway's static IP, and the function key is held by APIM alone. Private endpoint + APIM VNet is the documented upgrade path.
   // checkov:skip=CKV_AZURE_17:No incoming client certificates: the only caller (APIM) is authenticated by the IP allow-list and the function key; mTLS would add a certificate lifecycle (Key Vault) for the same caller.
   // checkov:skip=CKV_AZURE_212:Flex Consumption scales out per demand and scales to zero by design; there is no fixed instance count (always-ready instances can be added later for latency, not failover).
+
+  // checkov:skip=CKV_AZURE_78:FTP(S) is off through the ftp basicPublishingCredentialsPolicies resource (allow: false) below; siteConfig.ftpsState cannot say it here because Flex Consumption rejects that property at deployment (FtpsState is invalid for Flex Consumption sites).
   // checkov:skip=CKV_AZURE_213:The platform health check (healthCheckPath) is not supported on Flex Consumption; /health is an anonymous operation exposed through APIM for external probes.
   name: functionAppName
   location: location
-  tags: tags
+  // azd finds the app to publish by this tag (azure.yaml service `api`).
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
   kind: 'functionapp,linux'
   identity: {
     type: 'SystemAssigned'
@@ -232,6 +244,12 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
       scaleAndConcurrency: {
         maximumInstanceCount: maximumInstanceCount
         instanceMemoryMB: instanceMemoryMB
+        // Governs Flex scale-out; host.json's maxConcurrentRequests does not (infra/README.md).
+        triggers: {
+          http: {
+            perInstanceConcurrency: httpPerInstanceConcurrency
+          }
+        }
       }
       runtime: {
         name: 'python'
@@ -241,7 +259,6 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
     siteConfig: {
       minTlsVersion: '1.2'
       scmMinTlsVersion: '1.2'
-      ftpsState: 'Disabled'
       http20Enabled: true
       ipSecurityRestrictionsDefaultAction: 'Deny'
       ipSecurityRestrictions: apimRules

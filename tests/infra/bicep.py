@@ -84,10 +84,18 @@ def resolve(value: Any, template: dict[str, Any], _seen: frozenset[str] = frozen
     elif isinstance(value, list):
         for item in value:
             yield from resolve(item, template, _seen)
-    elif isinstance(value, dict) and "function" in value and value["function"]["type"] in ("concat", "union"):
+    elif (
+        isinstance(value, dict)
+        and isinstance(value.get("function"), dict)
+        and value["function"]["type"] in ("concat", "union")
+    ):
         for arg in value["function"]["parameters"].values():
             yield from resolve(arg, template, _seen)
-    elif isinstance(value, dict) and "operator" in value and value["operator"]["type"] == "conditional":
+    elif (
+        isinstance(value, dict)
+        and isinstance(value.get("operator"), dict)
+        and value["operator"]["type"] == "conditional"
+    ):
         operands = value["operator"]["operands"]
         yield from resolve(operands["true_value"], template, _seen)
         yield from resolve(operands["false_value"], template, _seen)

@@ -13,7 +13,18 @@ from typing import Any
 
 import pytest
 
-from tests.infra.bicep import APIM_POLICY_DIR, INFRA_DIR, body, function_calls, module, parse, resolve, single_resource
+from tests.infra.bicep import (
+    APIM_POLICY_DIR,
+    INFRA_DIR,
+    bicep_files,
+    body,
+    code_without_comments,
+    function_calls,
+    module,
+    parse,
+    resolve,
+    single_resource,
+)
 from tests.infra.routes import EXPECTED_ROUTES, ROUTE_PREFIX
 
 API_POLICY = APIM_POLICY_DIR / "api-policy.xml"
@@ -130,7 +141,8 @@ def test_caller_policy_validates_jwt() -> None:
     assert jwt.get("require-signed-tokens") == "true"
     assert jwt.get("require-expiration-time") == "true"
     assert jwt.find("openid-config").get("url") == "__OPENID_CONFIG_URL__"
-    assert [a.text for a in jwt.find("audiences")] == ["__JWT_AUDIENCE__"]
+    # v2 tokens carry the client id as aud; v1 tokens requested for api://... the URI: accept both.
+    assert [a.text for a in jwt.find("audiences")] == ["__API_CLIENT_ID__", "__JWT_AUDIENCE__"]
     assert [i.text for i in jwt.find("issuers")] == ["__JWT_ISSUER__"]
     claim = jwt.find("required-claims/claim")
     assert claim.get("name") == "__REQUIRED_CLAIM__"
@@ -211,17 +223,41 @@ def test_no_replacement_targets_a_missing_placeholder(api_template: dict[str, An
 # ---- function key / backend / tier -----------------------------------------------------------
 
 
-def test_function_key_is_a_secret_named_value_read_at_deploy_time(api_template: dict[str, Any]) -> None:
-    named = body(single_resource(api_template, "Microsoft.ApiManagement/service/namedValues"))
-    assert named["properties"]["secret"] is True
-    value = named["properties"]["value"]["operator"]
-    assert value["type"] == "property_accessor"
-    assert value["operands"]["operand_1"]["operator"]["operands"] == {
-        "operand_1": "functionHost",
-        "func_name": "listKeys",
-    }
+def test_function_key_is_a_host_key_resource_and_a_secret_named_value(api_template: dict[str, Any]) -> None:
+    # Issue 13 point 4: no listKeys() on a Flex app that may never have run. The key is created as
+    # a resource with the deployer's value, and APIM's secret named value holds the same value.
+    key = body(single_resource(api_template, "Microsoft.Web/sites/host/functionKeys"))
+    assert key["parent"] == "functionHost"
+    assert key["properties"] == {"name": "functionKeyName", "value": "functionKey"}
+    assert key["name"] == "functionKeyName" and api_template["variables"]["functionKeyName"]["value"] == "apim"
     host = api_template["resources"]["functionHost"]
     assert host["existing"] is True and host["type"] == "Microsoft.Web/sites/host"
+    assert host["config"]["name"] == "default"
+    named = body(single_resource(api_template, "Microsoft.ApiManagement/service/namedValues"))
+    assert named["properties"]["secret"] is True
+    assert named["properties"]["value"] == "functionKey"
+    assert named["dependsOn"] == ["apimHostKey"], "APIM may send the key only once the host has it"
+    param = api_template["parameters"]["functionKey"]
+    assert {d["type"] for d in param["decorators"]} >= {"secure", "min_length"}
+    assert param.get("default") is None
+
+
+def test_main_generates_the_function_key_with_azd_and_orders_it_after_the_roles() -> None:
+    main = parse(INFRA_DIR / "main.bicep")
+    param = main["parameters"]["apimFunctionKey"]
+    decorators = {d["type"]: d.get("argument") for d in param["decorators"]}
+    assert "secure" in decorators and param.get("default") is None
+    assert decorators["metadata"]["azd"]["type"] == "generate"
+    assert decorators["metadata"]["azd"]["config"]["length"] >= 32
+    api = main["modules"]["apimApi"]["config"]
+    assert api["params"]["functionKey"] == "apimFunctionKey"
+    assert "roles" in api["dependsOn"], "the host writes the key into storage it needs its roles for"
+
+
+def test_no_key_is_read_back_from_the_host() -> None:
+    for path in bicep_files():
+        text = code_without_comments(path)
+        assert "listKeys" not in text and "listkeys" not in text.lower(), path.name
 
 
 def test_backend_sends_the_key_as_x_functions_key(api_template: dict[str, Any]) -> None:

@@ -44,3 +44,14 @@ def test_loaded_files_exist(path: Path) -> None:
     for call in function_calls(parse(path), "load_text_content"):
         loaded = (path.parent / call["function"]["parameters"]["file_path"]).resolve()
         assert loaded.is_file(), f"{path.name} loads missing file {loaded}"
+
+
+def test_module_parameters_match_the_modules() -> None:
+    # What a Bicep compiler would refuse: an argument the module does not declare (a typo), or a
+    # required parameter left out.
+    for name, mod in parse(MAIN_BICEP)["modules"].items():
+        declared = parse((MAIN_BICEP.parent / mod["detail"]["path"]).resolve())["parameters"]
+        given = set(mod["config"]["params"])
+        assert given <= set(declared), f"module {name}: unknown parameters {sorted(given - set(declared))}"
+        required = {p for p, spec in declared.items() if spec.get("default") is None}
+        assert required <= given, f"module {name}: missing parameters {sorted(required - given)}"
