@@ -9,6 +9,7 @@ importing the rest of the app. Ingestion authenticates as the infra sets it up
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from instant.observability.logs import LOGGER_NAME, configure_logging
@@ -37,3 +38,6 @@ def _configure_azure_monitor(connection_string: str) -> None:
     from azure.monitor.opentelemetry import configure_azure_monitor
 
     configure_azure_monitor(connection_string=connection_string, logger_name=LOGGER_NAME)
+    # One path to Application Insights: the app's records go through OpenTelemetry only, not also
+    # through the worker's handlers on the root logger (which forward them to the host's own).
+    logging.getLogger(LOGGER_NAME).propagate = False

@@ -133,9 +133,9 @@ def _app_problem_body() -> str | None:
     if not python.is_file():
         return None
     code = (
-        "from instant.errors import ProblemCode, ProblemError\n"
-        "from instant.answers import problem_answer\n"
-        "from instant.http import MAX_BODY_BYTES\n"
+        "from instant.domain.errors import ProblemCode, ProblemError\n"
+        "from instant.entrypoints.answers import problem_answer\n"
+        "from instant.entrypoints.http import MAX_BODY_BYTES\n"
         "import json\n"
         "a = problem_answer(ProblemError(ProblemCode.PAYLOAD_TOO_LARGE, 'The body must be at most 1 MiB.'))\n"
         "print(json.dumps({'status': a.status, 'type': a.content_type, 'body': a.body, 'max': MAX_BODY_BYTES}))\n"

@@ -43,7 +43,7 @@ CONTRACT_SETTINGS = (
 # is set (SMS_DEFAULT_SENDER only when the smsDefaultSender parameter is non-empty: the resolver
 # sees both branches; infra/README.md explains the order: buy a number, then publish the code).
 OPTIONAL_SETTINGS: dict[str, str] = {
-    "INSTANT_EMAIL_WAIT_SECONDS": "the app's default (1.5 s of the 8 s request budget) is meant for Azure as well",
+    "INSTANT_EMAIL_WAIT_SECONDS": "the default 0 (answer once ACS took it) is meant for Azure too",
 }
 
 # Settings that must never be set in Azure, anywhere in the templates.
@@ -51,6 +51,7 @@ FORBIDDEN_SETTINGS = {
     "ACS_ACCESS_KEY": "absent => the app uses its managed identity (DefaultAzureCredential) for ACS",
     "TABLES_CONNECTION_STRING": "local runs only; Azure uses TABLES_ENDPOINT + managed identity",
     "INSTANT_DEFAULT_CALLER": "local runs only; in Azure the caller comes from APIM's X-Caller-Id",
+    "INSTANT_LOCAL_DEVELOPMENT": "local runs only; in Azure a missing digest key must stop start-up",
     "AzureWebJobsStorage": "a connection string with the account key; host storage is identity based",
     "FUNCTIONS_WORKER_RUNTIME": "rejected on Flex Consumption: the runtime is functionAppConfig.runtime",
     "FUNCTIONS_EXTENSION_VERSION": "rejected on Flex Consumption",
@@ -127,7 +128,9 @@ def test_forbidden_setting_is_not_set(name: str, app_settings: dict[str, Any]) -
     assert name not in app_settings, FORBIDDEN_SETTINGS[name]
 
 
-@pytest.mark.parametrize("name", ["ACS_ACCESS_KEY", "TABLES_CONNECTION_STRING", "INSTANT_DEFAULT_CALLER"])
+@pytest.mark.parametrize(
+    "name", ["ACS_ACCESS_KEY", "TABLES_CONNECTION_STRING", "INSTANT_DEFAULT_CALLER", "INSTANT_LOCAL_DEVELOPMENT"]
+)
 def test_local_only_setting_appears_in_no_template(name: str) -> None:
     for path in bicep_files():
         assert name not in code_without_comments(path), f"{name} appears in {path.relative_to(INFRA_DIR)}"

@@ -39,9 +39,11 @@ def test_one_telemetry_path_for_the_apps_logs() -> None:
     assert levels["Function"] == "Warning", "worker logs at Information would be exported twice"
     # Failed invocations still become request records (the purge-failure alert reads them).
     assert levels["Host.Results"] in ("Error", "Information")
-    # The app's path exists: telemetry.py hands the "instant" logger to the Azure Monitor distro.
-    telemetry = (REPO_ROOT / "instant" / "telemetry.py").read_text()
+    # The app's path exists: instant/observability hands the "instant" logger to the Azure Monitor
+    # distro, and stops its records from also reaching the worker's handlers (the host's path).
+    telemetry = (REPO_ROOT / "instant" / "observability" / "__init__.py").read_text()
     assert "configure_azure_monitor(" in telemetry and "logger_name=LOGGER_NAME" in telemetry
+    assert ".propagate = False" in telemetry
 
 
 def test_flex_per_instance_concurrency_is_set_from_the_bench() -> None:

@@ -82,16 +82,17 @@ def test_every_tile_and_alert_has_its_file_and_bicep_loads_exactly_those(templat
 
 
 def test_queries_use_the_apps_span_and_attribute_names() -> None:
-    # The names must match instant/telemetry.py; read it as text (.venv-infra has no app packages).
-    telemetry = (REPO_ROOT / "instant" / "telemetry.py").read_text()
+    # The names must match the app's spans; read them as text (.venv-infra has no app packages).
+    sources = [REPO_ROOT / "instant" / "observability" / "spans.py", REPO_ROOT / "instant" / "adapters" / "traced.py"]
+    telemetry = "".join(path.read_text() for path in sources)
     for name in ('"instant.request"', '"instant.operation"', '"instant.channel"', '"instant.outcome.code"',
                  '"http.response.status_code"', '"instant.result"', '"instant.purge.orders"'):  # fmt: skip
-        assert name in telemetry, f"instant/telemetry.py no longer uses {name}"
+        assert name in telemetry, f"the app's spans no longer use {name}"
     text = {p.stem: p.read_text() for p in _kql_files()}
     assert '"instant.channel"' in text["sends-per-minute"] and '"instant.outcome.code"' in text["sends-per-minute"]
     assert "percentile(DurationMs, 99)" in text["post-latency"]
     assert '"retention purge"' in text["retention-purge"]
-    assert '"retention purge"' in (REPO_ROOT / "instant" / "service.py").read_text()
+    assert '"retention purge"' in (REPO_ROOT / "instant" / "service" / "retention.py").read_text()
     assert '"instant.delivery_report"' in text["delivery-reports"]
 
 

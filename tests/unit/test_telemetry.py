@@ -438,9 +438,15 @@ def fake_distro(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
 def test_the_connection_string_configures_azure_monitor_once(fake_distro: list[dict[str, Any]]) -> None:
     connection_string = "InstrumentationKey=00000000-0000-0000-0000-000000000000;IngestionEndpoint=https://x"
     config = settings(applicationinsights_connection_string=connection_string)
-    observability.configure(config)
-    observability.configure(config)
-    assert fake_distro == [{"connection_string": connection_string, "logger_name": "instant"}]
+    app_logger = logging.getLogger("instant")
+    try:
+        observability.configure(config)
+        observability.configure(config)
+        assert fake_distro == [{"connection_string": connection_string, "logger_name": "instant"}]
+        # one path to Application Insights: not also through the worker's root handlers
+        assert app_logger.propagate is False
+    finally:
+        app_logger.propagate = True
 
 
 @pytest.mark.parametrize("value", [None, ""])
@@ -449,6 +455,7 @@ def test_without_a_connection_string_azure_monitor_is_not_configured(
 ) -> None:
     observability.configure(settings(applicationinsights_connection_string=value))
     assert fake_distro == []
+    assert logging.getLogger("instant").propagate is True
 
 
 def test_importing_the_app_without_a_connection_string_never_imports_azure_monitor() -> None:
