@@ -123,16 +123,8 @@ async def build_service(config: Settings, *, decorate: PortsDecorator | None = N
     # SDK clients never close a credential they were given, so the service owns it and closes
     # it after them (InstantService.close).
     credential = token_credential() if uses_managed_identity(config) else None
-    store = TableOrderStore(table_client(config, credential))
-    try:
-        if config.tables_connection_string is not None:
-            # Local runs create their table; in Azure the Bicep template does.
-            await store.ensure_table()
-    except BaseException:
-        await store.close()
-        if credential is not None:
-            await credential.close()
-        raise
+    # Local runs create their table (on first use: storage may be down right now); Bicep does in Azure.
+    store = TableOrderStore(table_client(config, credential), create_table=config.tables_connection_string is not None)
     acs = acs_credential(config, credential)
     ports = Ports(
         store, AcsSmsGateway.create(config.acs_endpoint, acs), AcsEmailGateway.create(config.acs_endpoint, acs)

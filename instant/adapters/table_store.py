@@ -58,8 +58,13 @@ TABLE_CLIENT_OPTIONS: dict[str, Any] = {
 class TableOrderStore:
     """OrderStore on one Azure table: a partition per order, audit entries beside the record."""
 
-    def __init__(self, client: TableClient) -> None:
+    def __init__(self, client: TableClient, *, create_table: bool = False) -> None:
         self._client = client
+        # Local runs create their table; in Azure the Bicep template does. It is created on first
+        # use, not at start-up, so a storage that is down when the worker starts gives 503s until
+        # it is back, and then works, with no restart.
+        self._table_ready = not create_table
+        self._creating = asyncio.Lock()
 
     async def ensure_table(self) -> None:
         """Create the table if it is missing (local runs; Bicep creates it in Azure)."""
@@ -70,8 +75,18 @@ class TableOrderStore:
         except AzureError as exc:
             raise StorageUnavailable("cannot create the table") from exc
 
+    async def _ready(self) -> None:
+        """The table exists (one create per worker, the first time a call needs it)."""
+        if self._table_ready:
+            return
+        async with self._creating:
+            if not self._table_ready:
+                await self.ensure_table()
+                self._table_ready = True
+
     async def claim(self, record: OrderRecord) -> OrderRecord:
         """Conditional insert; see ``OrderStore.claim``."""
+        await self._ready()
         for _ in range(3):
             try:
                 metadata = await self._client.create_entity(order_entity(record))
@@ -87,6 +102,7 @@ class TableOrderStore:
 
     async def get(self, shipment_id: str) -> OrderRecord | None:
         """Point read of the order row."""
+        await self._ready()
         try:
             entity = await self._client.get_entity(shipment_id, ORDER_ROW)
         except ResourceNotFoundError:
@@ -97,6 +113,7 @@ class TableOrderStore:
 
     async def update(self, record: OrderRecord, audit: AuditEntry | None) -> OrderRecord:
         """ETag-matched replace plus the audit insert, as one entity-group transaction."""
+        await self._ready()
         if record.etag is None:
             raise RecordChanged("the record has no ETag to match")
         try:
@@ -139,6 +156,7 @@ class TableOrderStore:
 
     async def append_audit(self, audit: AuditEntry) -> None:
         """Insert one audit entry."""
+        await self._ready()
         try:
             await self._client.create_entity(audit_entity(audit))
         except AzureError as exc:
@@ -146,6 +164,7 @@ class TableOrderStore:
 
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
         """All audit entries of an order, oldest first (for GET-side tools and the tests)."""
+        await self._ready()
         query = "PartitionKey eq @pk and RowKey gt @lo and RowKey lt @hi"
         params = {"pk": shipment_id, "lo": AUDIT_ROW_PREFIX, "hi": AUDIT_ROW_PREFIX[:-1] + "}"}
         try:
@@ -164,6 +183,7 @@ class TableOrderStore:
 
     async def purge_orders(self, received_before: datetime, *, limit: int) -> int:
         """See ``OrderStore.purge_orders``."""
+        await self._ready()
         return await self._purge(
             "RowKey eq @row and ReceivedAt lt @cutoff",
             {"row": ORDER_ROW, "cutoff": purge_cutoff(received_before)},
@@ -173,6 +193,7 @@ class TableOrderStore:
 
     async def purge_audit(self, before: datetime, *, limit: int) -> int:
         """See ``OrderStore.purge_audit``."""
+        await self._ready()
         # Audit rows are insert-only, so no ETag is needed to delete them safely.
         return await self._purge(
             "RowKey gt @lo and RowKey lt @hi and At lt @cutoff",

@@ -25,23 +25,33 @@ async def admin_health(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "pending": request.app[STATE_KEY].pending})
 
 
+def _config(state: EmulatorState) -> web.Response:
+    return web.json_response({"latency_ms": state.latency_ms, "outage": state.outage})
+
+
 async def admin_get_config(request: web.Request) -> web.Response:
     """GET /_emulator/config."""
-    return web.json_response({"latency_ms": request.app[STATE_KEY].latency_ms})
+    return _config(request.app[STATE_KEY])
 
 
 async def admin_set_config(request: web.Request) -> web.Response:
-    """POST /_emulator/config: set the answer latency."""
+    """POST /_emulator/config: set the answer latency and/or an outage (every send answers 503,
+    unprocessed, until it is switched off)."""
     state = request.app[STATE_KEY]
     try:
         payload = await request.json()
     except ValueError:
         return error_response(400, "BadRequest", "Body is not valid JSON.")
-    latency = payload.get("latency_ms") if isinstance(payload, dict) else None
+    if not isinstance(payload, dict) or not ({"latency_ms", "outage"} & set(payload)):
+        return error_response(400, "BadRequest", "Give 'latency_ms' and/or 'outage'.")
+    latency = payload.get("latency_ms", state.latency_ms)
     if not isinstance(latency, int | float) or isinstance(latency, bool) or latency < 0:
         return error_response(400, "BadRequest", "'latency_ms' must be a number >= 0.")
-    state.latency_ms = float(latency)
-    return web.json_response({"latency_ms": state.latency_ms})
+    outage = payload.get("outage", state.outage)
+    if not isinstance(outage, bool):
+        return error_response(400, "BadRequest", "'outage' must be true or false.")
+    state.latency_ms, state.outage = float(latency), outage
+    return _config(state)
 
 
 async def admin_get_inbox(request: web.Request) -> web.Response:

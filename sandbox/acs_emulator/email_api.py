@@ -10,7 +10,7 @@ from aiohttp import web
 
 from .common import answer, apply_latency, authenticated_body, drop_connection, hang, pause
 from .email_faults import NOT_STARTED, OUTCOMES, email_faults, parse_email
-from .errors import error_response
+from .errors import error_response, outage_response
 from .events import schedule_email_report
 from .repeatability import IN_PROGRESS, claim, first_sent_problem, is_uuid, release
 from .senders import email_sender_refusal
@@ -82,6 +82,8 @@ async def handle_email_send(request: web.Request) -> web.StreamResponse:
         parsed = "Body is not valid JSON."
     if isinstance(parsed, str):
         return answer(request, _bad_request(parsed))
+    _, to, cc, bcc, _ = parsed
+    record.to = [*to, *cc, *bcc]  # logged for refused requests too
     refused_sender = email_sender_refusal(state.options.senders, parsed[0])
     if refused_sender is not None:
         return answer(request, refused_sender)
@@ -114,6 +116,8 @@ async def _send(
     record.to = [*to, *cc, *bcc]
     if not await apply_latency(request):
         return drop_connection(request, reset=False)
+    if state.outage:
+        return answer(request, outage_response())
     existing = _existing(state, client_operation_id, repeat_key)
     if existing is not None:
         return _accepted(request, existing)  # a repeat never delivers twice

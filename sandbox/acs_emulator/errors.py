@@ -31,3 +31,10 @@ def problem_details(errors: dict[str, list[str]]) -> web.Response:
         "traceId": f"00-{secrets.token_hex(16)}-{secrets.token_hex(8)}-00",
     }
     return web.json_response(body, status=400, content_type="application/json")
+
+
+def outage_response() -> web.Response:
+    """What ACS answers while it refuses work: 503, nothing processed, Retry-After 1."""
+    return error_response(
+        503, "ServiceUnavailable", "The service is temporarily unavailable.", {"Retry-After": "1"}, error_header=False
+    )

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 
 from .common import answer, apply_latency, authenticated_body, drop_connection, hang, pause
-from .errors import error_response, problem_details
+from .errors import error_response, outage_response, problem_details
 from .events import schedule_sms_report
 from .repeatability import IN_PROGRESS, claim, first_sent_problem, release
 from .senders import sms_sender_refusal
@@ -147,11 +147,11 @@ async def handle_sms(request: web.Request) -> web.StreamResponse:
     errors = _validate(payload, api_version)
     if errors is not None:
         return answer(request, problem_details(errors))
+    recipients: list[JSONDict] = payload["smsRecipients"]
+    record.to = [r["to"] for r in recipients]  # logged for refused requests too
     refused_sender = sms_sender_refusal(state.options.senders, payload["from"])
     if refused_sender is not None:
         return answer(request, refused_sender)
-    recipients: list[JSONDict] = payload["smsRecipients"]
-    record.to = [r["to"] for r in recipients]
     record.repeatability_request_id = recipients[0].get("repeatabilityRequestId")
     refused = _refusals(state, recipients)
     claimed = [
@@ -180,7 +180,7 @@ async def _send(
         return answer(request, error_response(status, _REFUSAL_CODES[status], message, error_header=False))
     if not await apply_latency(request):
         return drop_connection(request, reset=False)
-    fault = request_fault(state, recipients)
+    fault = outage_response() if state.outage else request_fault(state, recipients)
     if fault == "reset":
         return drop_connection(request, reset=True)
     if fault == "hang":

@@ -174,6 +174,8 @@ class EmulatorState:
     access_key: bytes
     options: EmulatorOptions
     latency_ms: float = 0.0
+    # Set through POST /_emulator/config: every send answers 503 (refused unprocessed) meanwhile.
+    outage: bool = False
     sms_inbox: list[SmsMessage] = field(default_factory=list)
     email_inbox: list[EmailMessage] = field(default_factory=list)
     requests: list[RequestRecord] = field(default_factory=list)

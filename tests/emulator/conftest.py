@@ -32,6 +32,7 @@ async def emulator() -> AsyncIterator[RunningEmulator]:
 def _clean_emulator(emulator: RunningEmulator) -> None:
     emulator.state.clear()
     emulator.state.latency_ms = 0
+    emulator.state.outage = False
 
 
 @pytest.fixture

@@ -165,3 +165,21 @@ async def test_programmable_latency(
     assert time.monotonic() - started >= 0.25
     async with http.post(config_url, json={"latency_ms": -1}) as resp:
         assert resp.status == 400
+
+
+async def test_an_outage_refuses_every_send_unprocessed_until_it_ends(
+    sms_client: SmsClient, http: aiohttp.ClientSession, emulator: RunningEmulator
+) -> None:
+    config_url = f"{emulator.base_url}/_emulator/config"
+    async with http.post(config_url, json={"outage": True}) as resp:
+        assert (resp.status, (await resp.json())["outage"]) == (200, True)
+    with pytest.raises(HttpResponseError) as raised:
+        await sms_client.send(FROM, NORMAL, "x")
+    assert raised.value.status_code == 503
+    assert (await inbox(http, emulator))["sms"] == []
+    async with http.post(config_url, json={"outage": False}) as resp:
+        assert resp.status == 200
+    await sms_client.send(FROM, NORMAL, "x")
+    assert len((await inbox(http, emulator))["sms"]) == 1
+    async with http.post(config_url, json={"outage": "yes"}) as resp:
+        assert resp.status == 400

@@ -62,6 +62,18 @@ class Findings:
         self.failures.setdefault(kind, f"{detail}\n    {case.as_curl_command()}"[:2000])
 
 
+# The SMS sender the reliability stack's emulated ACS resource owns (its default).
+OWNED_SMS_SENDER = "Instant"
+
+
+def _sms_sender(body: Any) -> str | None:
+    """The SMS sender a generated body names, if any."""
+    sms = body.get("recipientSms") if isinstance(body, dict) else None
+    settings_ = sms.get("smsSettings") if isinstance(sms, dict) else None
+    sender = settings_.get("sender") if isinstance(settings_, dict) else None
+    return sender.strip() or None if isinstance(sender, str) else None
+
+
 def make_valid(case: Any, data: st.DataObject) -> Any:
     """Patch a generated order so it passes validation (but keep everything else generated)."""
     body = case.body
@@ -105,11 +117,15 @@ def fuzz(base_url: str, examples: int) -> Findings:
         response = case.call(session=session, timeout=30)
         findings.requests += 1
         findings.statuses[f"{case.operation.label} {response.status_code}"] += 1
+        # A generated SMS sender that passes validation is one the emulated ACS resource does not
+        # own: ACS answers 401, and the documented answer is 503 channel_not_configured.
+        foreign_sender = response.status_code == 503 and _code(response) == "channel_not_configured"
+        foreign_sender = foreign_sender and _sms_sender(case.body) not in (None, OWNED_SMS_SENDER)
         try:
             case.validate_response(response, checks=CHECKS)
         except AssertionError as exc:  # schemathesis' failures are AssertionErrors
             for line in str(exc).splitlines():
-                if line.startswith("- "):
+                if line.startswith("- ") and not (foreign_sender and "Server error" in line):
                     findings.fail(f"{case.operation.label}: {line[2:]}", case, str(exc))
         if response.status_code == 201:
             findings.created[json.loads(response.content)["notification"]["shipmentId"]] = case.headers["X-Caller-Id"]

@@ -56,7 +56,8 @@ EMAIL_FAULTS = [
     Fault("no answer", f"hang@{FAULTS}", 503, "provider_unavailable", 503, 0),
     Fault("slow (2 s)", f"slow@{FAULTS}", 201, None, 200, 1),
     Fault("definitive refusal", f"reject@{FAULTS}", 422, "recipient_rejected", 422, 0),
-    Fault("operation ends Failed", f"opfailed@{FAULTS}", 422, "recipient_rejected", 422, 1),
+    # ACS takes the operation and fails it seconds later: the POST answers once ACS took it
+    Fault("operation ends Failed later", f"opfailed@{FAULTS}", 201, None, 200, 1),
 ]
 
 

@@ -226,16 +226,19 @@ async def test_storage_that_lost_everything(rig: StorageRig) -> None:
     try:
         # the table itself is gone: honest 503s, nothing sent
         lost = await send_both(rig.client)
-        for channel, (key, _, reply) in lost.items():
+        for channel, (_, payload, reply) in lost.items():
             assert (reply.status, reply.code) == (503, "storage_unavailable"), reply.body
-            assert await rig.client.requests_for(channel, token(CALLER, channel, key)) == []
-        # a restarted app creates the table again; the old keys are new to it, but the provider
-        # token is the same, so the provider does not send them again
+            assert await rig.client.requests_to(channel, recipient_of(payload)) == []
+        # a restarted app creates the table again. The old keys are new orders to it: with the
+        # records gone nothing remembers them, and the provider token depends on the order's
+        # first receipt (so a key used again after the purge is never answered with an old
+        # message), so each is sent once more, under its new token. tests/reliability/README.md
+        # names this consequence of losing the table.
         await rig.restart_app()
         for channel, (key, payload, first) in sent.items():
             again = await rig.client.post(channel, payload)
             assert again.status == 201 and same_order(again, first)
-            assert len(await rig.client.delivered(channel, token(CALLER, channel, key))) == 1
+            assert len(await rig.client.delivered(channel, await rig.tables.provider_token(CALLER, channel, key))) == 1
     finally:
         await rig.stop_storage()
         await rig.start_storage()  # the persisted data again, for the secrets scan
@@ -259,7 +262,7 @@ async def test_storage_frozen_between_claim_and_final_write(rig: StorageRig) -> 
     figure("storage frozen between claim and final write", f"{[r.status for r in firsts.values()]} in {worst:.2f} s")
     for channel, (key, _, _) in cases.items():
         assert firsts[channel].status == 201
-        assert len(await rig.client.delivered(channel, token(CALLER, channel, key))) == 1
+        assert len(await rig.client.delivered(channel, await rig.tables.provider_token(CALLER, channel, key))) == 1
     # The lease margin (lease = budget + 5 s) is there for the final write: a holder is done by then.
     assert worst < LEASE_SECONDS + MARGIN_SECONDS
 
@@ -275,10 +278,34 @@ async def test_storage_slower_than_the_budget_is_not_blamed_on_the_provider(rig:
     sent = await sending
     for channel, (key, payload, reply) in sent.items():
         # then the provider was never asked, and the answer does not say it was unavailable
-        assert await rig.client.requests_for(channel, token(CALLER, channel, key)) == []
+        assert await rig.client.requests_to(channel, recipient_of(payload)) == []
         assert (reply.status, reply.code) == (503, "storage_unavailable"), reply.body
         assert "Retry-After" in reply.headers
         # and the key is free for a retry at once
         again = await rig.client.post(channel, payload)
         assert again.status == 201, again.body
-        assert len(await rig.client.delivered(channel, token(CALLER, channel, key))) == 1
+        assert len(await rig.client.delivered(channel, await rig.tables.provider_token(CALLER, channel, key))) == 1
+
+
+async def test_storage_down_at_start_up_answers_503_then_recovers_by_itself(rig: StorageRig) -> None:
+    # given: storage is down while the worker starts and builds its service
+    await rig.stop_storage()
+    try:
+        await rig.restart_app()
+        # when requests come in: a POST of each channel and a GET shipment
+        sent = await send_both(rig.client)
+        read = await rig.client.get(f"/future/shipment/{shipment(CALLER, 'sms', new_key('absent'))}")
+    finally:
+        await rig.start_storage()
+    # then each is an honest 503 with Retry-After (it was 500 internal_error: the build failed)
+    for reply in [*(r for *_, r in sent.values()), read]:
+        assert (reply.status, reply.code) == (503, "storage_unavailable"), reply.body
+        assert reply.headers["Retry-After"] == "1"
+    for channel, (_, payload, _) in sent.items():
+        assert await rig.client.requests_to(channel, recipient_of(payload)) == []
+    # and once storage is back the same worker serves the same keys, without a restart
+    for channel, (key, payload, _) in sent.items():
+        again = await rig.client.post(channel, payload)
+        assert again.status == 201, again.body
+        assert len(await rig.client.delivered(channel, await rig.tables.provider_token(CALLER, channel, key))) == 1
+    figure("storage down at start-up", "503 storage_unavailable, then 201 once storage is back (no restart)")

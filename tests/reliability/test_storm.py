@@ -81,8 +81,9 @@ async def check_storm(client: Client, tables: Tables, channel: str, caller: str,
                 assert r.body == created[0].body and r.headers["Idempotent-Replayed"] == "true"
             if r.status == 409:
                 assert r.code == "request_in_progress" and r.headers["Retry-After"] == "1"
-        # exactly one message reached the emulator for this key
-        provider_token = token(caller, channel, key)
+        # exactly one message reached the emulator for this key (its token includes the order's
+        # first receipt, as stored)
+        provider_token = token(caller, channel, key, records[shipment(caller, channel, key)]["ReceivedAt"])
         if channel == "sms":
             sent = [m for m in inbox["sms"] if m["repeatabilityRequestId"] == provider_token]
         else:

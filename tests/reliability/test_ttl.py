@@ -71,8 +71,8 @@ async def run_past_the_deadline(
         run.replies.append(await client.post("sms", payload))
         current = await tables.order(shipment_id)
         run.deadlines_seen.append(current.deadline if current else None)
-    run.provider_requests = await client.requests_for("sms", token(CALLER, "sms", run.key))
-    run.delivered = len(await client.delivered("sms", token(CALLER, "sms", run.key)))
+    run.provider_requests = await client.requests_for("sms", token(CALLER, "sms", run.key, run.received_at))
+    run.delivered = len(await client.delivered("sms", token(CALLER, "sms", run.key, run.received_at)))
     return run
 
 

@@ -108,6 +108,12 @@ class Client:
         kinds = {"sms"} if channel == "sms" else {"email", "email-status"}
         return [r for r in await self.provider_requests() if r["kind"] in kinds and r.get(field_name) == provider_token]
 
+    async def requests_to(self, channel: str, recipient: str) -> list[dict[str, Any]]:
+        """Provider requests of a channel addressed to ``recipient`` (for orders that have no
+        record, and so no provider token, to look it up by)."""
+        kinds = {"sms"} if channel == "sms" else {"email"}
+        return [r for r in await self.provider_requests() if r["kind"] in kinds and recipient in r.get("to", [])]
+
     async def wait_for_provider_request(self, channel: str, provider_token: str, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -148,6 +154,11 @@ class Tables:
             if time.monotonic() > deadline:
                 raise AssertionError(f"no order for {channel} key {key}")
             await asyncio.sleep(0.05)
+
+    async def delete_order(self, shipment_id: str) -> None:
+        """Delete an order's record as the retention purge does (its audit entries stay)."""
+        async with TableClient.from_connection_string(self.connection_string, self.table) as client:
+            await client.delete_entity(shipment_id, "order")
 
     async def audit(self, shipment_id: str) -> list[AuditEntry]:
         store = self._store()

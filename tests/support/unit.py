@@ -47,8 +47,10 @@ class World:
             return problem_answer(problem)
 
 
-def build_world(settings: ServiceSettings = SETTINGS) -> World:
-    """The service on in-memory fakes, with the fakes to inspect."""
-    store, sms, email, clock = InMemoryOrderStore(), FakeSmsGateway(), FakeEmailGateway(), FakeClock()
+def build_world(settings: ServiceSettings = SETTINGS, store: InMemoryOrderStore | None = None) -> World:
+    """The service on in-memory fakes (``store``, if given, may be a misbehaving subclass), with
+    the fakes to inspect."""
+    sms, email, clock = FakeSmsGateway(), FakeEmailGateway(), FakeClock()
+    store = store if store is not None else InMemoryOrderStore()
     service = InstantService(store=store, sms=sms, email=email, clock=clock, settings=settings, renderer=WireRenderer())
     return World(service, store, sms, email, clock)
