@@ -112,7 +112,7 @@ class Ports(NamedTuple):
     email: EmailGateway
 
 
-# Wraps the real adapters before the service is composed (sandbox/crash_points.py kills the
+# Wraps the real adapters before the service is composed (tests/support/crash_points.py kills the
 # worker at chosen points this way); production passes none.
 PortsDecorator = Callable[[Ports], Ports]
 

@@ -30,6 +30,7 @@ AUDIT_ROW_PREFIX = "audit|"
 
 
 def with_etag(record: OrderRecord, metadata: Mapping[str, Any]) -> OrderRecord:
+    """The record with the ETag the store answered with."""
     etag = metadata.get("etag")
     if not isinstance(etag, str):
         raise StorageUnavailable("the store answered without an ETag")
@@ -41,6 +42,7 @@ def _replace_etag(record: OrderRecord, etag: str) -> OrderRecord:
 
 
 def order_entity(record: OrderRecord) -> dict[str, Any]:
+    """The Table entity of an order record."""
     answer = record.answer
     return {
         "PartitionKey": record.shipment_id,
@@ -92,6 +94,7 @@ def _required_utc(value: Any) -> datetime:
 
 
 def record_from(entity: Mapping[str, Any]) -> OrderRecord:
+    """The order record of a Table entity, with its ETag."""
     answer = None
     if entity.get("AnswerStatus") is not None:
         answer = StoredAnswer(int(entity["AnswerStatus"]), str(entity["AnswerBody"]), str(entity["AnswerCode"]))
@@ -131,6 +134,7 @@ def audit_row_key(audit: AuditEntry) -> str:
 
 
 def audit_entity(audit: AuditEntry) -> dict[str, Any]:
+    """The Table entity of an audit entry (never the body: its digest)."""
     return {
         "PartitionKey": audit.shipment_id,
         "RowKey": audit_row_key(audit),
@@ -156,6 +160,7 @@ def audit_entity(audit: AuditEntry) -> dict[str, Any]:
 
 
 def audit_from(entity: Mapping[str, Any]) -> AuditEntry:
+    """The audit entry of a Table entity."""
     ttl = entity.get("TtlSeconds")
     return AuditEntry(
         shipment_id=entity["PartitionKey"],

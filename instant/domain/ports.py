@@ -2,7 +2,7 @@
 
 Adapters (instant/adapters) implement the store and the gateways; the edge
 (instant/entrypoints/answers.py) implements the renderer. Fakes for unit tests live in
-tests/fakes.py and are kept honest by the contract suite in tests/contract.
+tests/support/fakes.py and are kept honest by the contract suite in tests/contract.
 
 Every provider call takes the request's ``Deadline`` as it is: the adapter turns it into the
 SDK's own form at its boundary, and nothing in between converts it.

@@ -43,16 +43,20 @@ blueprint = func.Blueprint()  # type: ignore[no-untyped-call]
 
 @blueprint.route(route="future/orders/instant/sms", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 async def instant_sms(req: func.HttpRequest) -> func.HttpResponse:
+    """POST .../future/orders/instant/sms."""
     return await _handle(req, lambda info: _send(req, info, InstantSmsRequest, _sms_order), "send", Channel.SMS)
 
 
 @blueprint.route(route="future/orders/instant/email", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 async def instant_email(req: func.HttpRequest) -> func.HttpResponse:
+    """POST .../future/orders/instant/email."""
     return await _handle(req, lambda info: _send(req, info, InstantEmailRequest, _email_order), "send", Channel.EMAIL)
 
 
 @blueprint.route(route="future/shipment/{shipmentId}", methods=["GET"], auth_level=func.AuthLevel.FUNCTION)
 async def shipment(req: func.HttpRequest) -> func.HttpResponse:
+    """GET .../future/shipment/{shipmentId}."""
+
     async def read(info: RequestInfo) -> Answer:
         service = await bootstrap.service()
         return await service.get_shipment(info.caller, req.route_params.get("shipmentId", ""), info.trace_id)
@@ -62,11 +66,13 @@ async def shipment(req: func.HttpRequest) -> func.HttpResponse:
 
 @blueprint.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """GET .../openapi.json: the contract as OpenAPI 3.1."""
     return func.HttpResponse(openapi_document(), status_code=200, mimetype="application/json", charset="utf-8")
 
 
 @blueprint.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 async def health(req: func.HttpRequest) -> func.HttpResponse:
+    """GET .../health: liveness."""
     # Liveness only: probing storage and ACS here would let a health checker load them.
     return func.HttpResponse('{"status":"ok"}', status_code=200, mimetype="application/json", charset="utf-8")
 

@@ -114,6 +114,7 @@ def _send_operation(request: type[BaseModel], summary: str, operation_id: str) -
 
 @cache
 def openapi_document() -> str:
+    """The OpenAPI 3.1 document, generated from the wire models."""
     models: list[type[BaseModel]] = [
         InstantSmsRequest,
         InstantEmailRequest,

@@ -168,11 +168,15 @@ class RequestModel(BaseModel):
 
 
 class SmsSettings(RequestModel):
+    """The SMS sender and body."""
+
     sender: OptionalSmsSender = None
     body: SmsBody
 
 
 class RecipientSms(RequestModel):
+    """One SMS recipient, its time-to-live and its settings."""
+
     phone_number: PhoneNumber
     time_to_live_in_seconds: Annotated[StrictInt, Field(ge=TTL_MIN_SECONDS, le=TTL_MAX_SECONDS)]
     sms_settings: SmsSettings
@@ -187,6 +191,8 @@ class InstantSmsRequest(RequestModel):
 
 
 class EmailSettings(RequestModel):
+    """The email subject, body, content type and sender."""
+
     subject: EmailSubject
     body: EmailBody
     content_type: ContentType = "Plain"
@@ -194,6 +200,8 @@ class EmailSettings(RequestModel):
 
 
 class RecipientEmail(RequestModel):
+    """One email recipient and its settings."""
+
     email_address: EmailAddress
     email_settings: EmailSettings
 
@@ -207,13 +215,18 @@ class InstantEmailRequest(RequestModel):
 
 
 class ResponseModel(BaseModel):
+    """Base of the answers: camelCase on the wire, absent values left out."""
+
     model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, frozen=True)
 
     def to_json(self) -> str:
+        """The wire bytes of this answer."""
         return self.model_dump_json(by_alias=True, exclude_none=True)
 
 
 class InstantNotification(ResponseModel):
+    """The notification part of a 201: shipment id, reference, status."""
+
     shipment_id: str
     senders_reference: str | None = None
     status: str
@@ -227,6 +240,8 @@ class InstantOrderCreated(ResponseModel):
 
 
 class ShipmentRecipient(ResponseModel):
+    """One recipient of a shipment, with its status."""
+
     type: Literal["SMS", "Email"]
     destination: str
     status: str
@@ -260,4 +275,6 @@ class Problem(ResponseModel):
 
 
 class Health(ResponseModel):
+    """The liveness answer."""
+
     status: Literal["ok"]

@@ -19,6 +19,7 @@ import pytest
 from sandbox.stack import LocalStack
 from tests.support.reliability import DIGEST_KEY, FIGURES, WATCHED, reliability_environment
 from tests.support.reliability_clients import Client, Tables
+from tests.support.ttl_scenarios import BACKGROUND
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -89,8 +90,6 @@ async def background(
 ) -> AsyncIterator[dict[str, asyncio.Task[Any]]]:
     """Scenarios that mostly wait (time-to-live: > 60 s) start with the session and run alongside
     the other tests; the test named by each scenario awaits and judges its result."""
-    from tests.reliability.test_ttl import BACKGROUND
-
     selected = {item.name for item in request.session.items}
     assert rel_stack.azurite is not None and rel_stack.emulator is not None
     tables = Tables(rel_stack.azurite.connection_string)

@@ -192,3 +192,8 @@ async def test_failed_status_on_takeover_is_recipient_rejected(world: World) -> 
     world.email.status_script = [EmailReceipt("x", EmailOperationStatus.FAILED)]
     answer = await world.send(email(), CALLER)
     assert (answer.status, code(answer.body)) == (422, "recipient_rejected")
+
+
+async def test_email_works_while_sms_is_not_configured() -> None:
+    world = build_world(replace(SETTINGS, sms_default_sender=None))
+    assert (await world.send(email(), CALLER)).status == 201

@@ -467,3 +467,17 @@ async def test_with_a_digest_key_nothing_stored_is_a_plain_sha256() -> None:
     stored = repr(world.store.records[shipment_id]) + repr(world.store.audits[shipment_id])
     assert plain not in stored
     assert hashlib.sha256(json.dumps(BODY).encode()).hexdigest() not in stored  # the fingerprint's field digest
+
+
+async def test_without_an_sms_sender_sms_is_not_configured_and_nothing_is_stored() -> None:
+    # given: no SMS number bought yet (SMS_DEFAULT_SENDER unset)
+    world = build_world(replace(SETTINGS, sms_default_sender=None))
+    # when
+    answer = await world.send(sms(), CALLER)
+    # then: 503 channel_not_configured naming the setting, nothing stored or sent
+    body = problem(answer.body)
+    assert (answer.status, body["code"]) == (503, "channel_not_configured")
+    assert "SMS_DEFAULT_SENDER" in str(body["detail"])
+    assert answer.headers["Retry-After"] == "3600"
+    assert world.store.records == {} and world.store.requests == 0
+    assert world.sms.calls == []
