@@ -197,3 +197,18 @@ async def test_failed_status_on_takeover_is_recipient_rejected(world: World) -> 
 async def test_email_works_while_sms_is_not_configured() -> None:
     world = build_world(replace(SETTINGS, sms_default_sender=None))
     assert (await world.send(email(), CALLER)).status == 201
+
+
+async def test_an_operation_dropped_for_suppressed_recipients_reads_as_suppressed(world: World) -> None:
+    # given: ACS took the email, then dropped it (all recipients suppressed), as GET shipment learns
+    world.email.final_status = EmailOperationStatus.RUNNING
+    created = json.loads((await world.send(email(), CALLER)).body)
+    operation_id = provider_token_for("caller-a", Channel.EMAIL, "verify-1", START)
+    world.email.status_script = [
+        EmailReceipt(operation_id, EmailOperationStatus.FAILED, error_code="EmailDroppedAllRecipientsSuppressed")
+    ]
+    # when
+    shipment = json.loads((await world.get_shipment("caller-a", created["notification"]["shipmentId"], "t")).body)
+    # then
+    assert shipment["recipients"][0]["status"] == "Email_Failed_SuppressedRecipient"
+    assert shipment["status"] == "Order_Completed"
