@@ -25,11 +25,7 @@ from azure.core.exceptions import AzureError
 from azure.core.rest import HttpRequest
 
 from instant.adapters.provider_errors import (
-    CONFIGURATION_STATUSES,
-    IN_PROGRESS_STATUS,
-    OUTSIDE_WINDOW_STATUS,
-    TRANSIENT_STATUSES,
-    in_progress,
+    request_refused,
     transport_failure,
     unavailable,
 )
@@ -38,8 +34,6 @@ from instant.adapters.transport import transport_options
 from instant.domain.deadline import Deadline
 from instant.domain.errors import (
     ProviderMisconfigured,
-    ProviderOutcomeUnknown,
-    ProviderRejected,
     ProviderUnavailable,
 )
 from instant.domain.ports import EmailContentType, EmailMessage, EmailOperationStatus, EmailReceipt
@@ -148,13 +142,7 @@ def _receipt(operation_id: str, text: str) -> EmailReceipt:
 
 def _send_refused(status: int, headers: Any) -> Exception:
     """The error of an answer to the send that is not a 202."""
-    if status in TRANSIENT_STATUSES:
-        return unavailable(status, headers)
-    if status == IN_PROGRESS_STATUS:
-        return in_progress(headers)
-    if status == OUTSIDE_WINDOW_STATUS:
-        return ProviderOutcomeUnknown("the provider refused the repeat of an earlier attempt (412)")
-    if status in CONFIGURATION_STATUSES or status == 404:
-        # 401/403: our credentials; 404 DomainNotLinked: a sender domain the resource does not own.
-        return ProviderMisconfigured(f"the provider refused our sender or credentials ({status})")
-    return ProviderRejected(f"the provider refused the email ({status})")
+    if status == 404:
+        # DomainNotLinked: a sender domain the resource does not own.
+        return ProviderMisconfigured(f"the provider refused our sender ({status})")
+    return request_refused(status, headers, "the email")

@@ -26,6 +26,7 @@ from instant.adapters.provider_errors import (
     OUTSIDE_WINDOW_STATUS,
     TRANSIENT_STATUSES,
     in_progress,
+    request_refused,
     transport_failure,
     unavailable,
 )
@@ -94,7 +95,8 @@ class AcsSmsGateway:
 def _receipt(response: Any) -> SmsReceipt:
     status = response.status_code
     if status != 202:
-        raise _request_refused(status, response.headers)
+        # A 400 to the whole request: our request or sender was refused as such.
+        raise request_refused(status, response.headers, "the request")
     try:
         item = json.loads(response.text())["value"][0]
     except (ValueError, KeyError, IndexError, TypeError) as exc:
@@ -117,18 +119,3 @@ def _receipt(response: Any) -> SmsReceipt:
     if item_status in CONFIGURATION_STATUSES:
         raise ProviderMisconfigured(f"the provider refused our sender or credentials ({item_status})")
     raise ProviderRejected(f"the provider refused the recipient ({item_status})")
-
-
-def _request_refused(status: int, headers: Any) -> Exception:
-    """The error of an answer to the whole request that is not a 202."""
-    if status in TRANSIENT_STATUSES:
-        return unavailable(status, headers)
-    if status == IN_PROGRESS_STATUS:
-        return in_progress(headers)
-    if status == OUTSIDE_WINDOW_STATUS:
-        return ProviderOutcomeUnknown("the provider refused the repeat of an earlier attempt (412)")
-    if status in CONFIGURATION_STATUSES:
-        # ACS answers 401 both for our key and for a "from" the resource does not own.
-        return ProviderMisconfigured(f"the provider refused our sender or credentials ({status})")
-    # A 400 to the whole request: our request or sender was refused as such.
-    return ProviderRejected(f"the provider refused the request ({status})")

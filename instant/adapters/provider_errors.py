@@ -19,7 +19,7 @@ from azure.core.exceptions import (
     ServiceRequestTimeoutError,
 )
 
-from instant.domain.errors import ProviderUnavailable
+from instant.domain.errors import ProviderMisconfigured, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 # Answers by which ACS refused a request without processing it: a throttle, or the service
@@ -41,6 +41,20 @@ def unavailable(status: int, headers: Mapping[str, str] | None) -> ProviderUnava
         retry_after=retry_after(headers),
         may_have_reached=status not in NOT_PROCESSED_STATUSES,
     )
+
+
+def request_refused(status: int, headers: Mapping[str, str] | None, what: str) -> Exception:
+    """The error of an answer to a whole request that is not its success, for both channels."""
+    if status in TRANSIENT_STATUSES:
+        return unavailable(status, headers)
+    if status == IN_PROGRESS_STATUS:
+        return in_progress(headers)
+    if status == OUTSIDE_WINDOW_STATUS:
+        return ProviderOutcomeUnknown(f"the provider refused the repeat of an earlier attempt ({status})")
+    if status in CONFIGURATION_STATUSES:
+        # ACS answers 401 both for our key and for a sender the resource does not own.
+        return ProviderMisconfigured(f"the provider refused our sender or credentials ({status})")
+    return ProviderRejected(f"the provider refused {what} ({status})")
 
 
 def in_progress(headers: Mapping[str, str] | None) -> ProviderUnavailable:

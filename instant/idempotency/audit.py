@@ -74,26 +74,17 @@ class AuditWriter:
 
     def refreshed(self, record: OrderRecord, trace_id: str) -> AuditEntry:
         """The entry of a read that stored a newer status: the record's own values, no body."""
-        return AuditEntry(
-            shipment_id=record.shipment_id,
-            at=self._clock.now(),
+        reader = Attempt(
             caller=record.caller,
-            channel=record.channel,
-            idempotency_id=record.idempotency_id,
+            trace_id=trace_id,
             recipient=record.recipient,
             sender=record.sender,
-            outcome=STATUS_REFRESHED,
-            http_status=200,
-            replay=False,
-            provider_id=record.provider_id,
             ttl_seconds=record.ttl_seconds,
-            latency_ms=0,
-            trace_id=trace_id,
-            body_sha256="",
+            body_digest="",
             body_length=0,
-            status=record.status.value,
-            digest_kind=self._digest_kind,
+            started=time.perf_counter(),
         )
+        return self._entry(record, reader, outcome=STATUS_REFRESHED, http_status=200, replay=False, latency_ms=0)
 
     def _entry(
         self, record: OrderRecord, attempt: Attempt, *, outcome: str, http_status: int, replay: bool, latency_ms: int
