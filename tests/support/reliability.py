@@ -19,7 +19,9 @@ from typing import Any
 
 from instant.domain.records import Channel, provider_token_for, shipment_id_for
 from sandbox.services import REPO_ROOT, LocalHostProcess, start_local_host_process
-from tests.support.integration import base_environment
+from tests.support.integration import base_environment, new_email, new_phone
+
+__all__ = ["new_email", "new_phone"]  # the suite imports them from here, with the rest
 
 PREFIX = "/notifications/api/v1"
 TABLE = "instantorders"
@@ -80,17 +82,6 @@ def figure(name: str, value: str) -> None:
 def new_key(prefix: str = "rel") -> str:
     """A fresh idempotency key."""
     return f"{prefix}-{uuid.uuid4().hex}"
-
-
-def new_phone() -> str:
-    """A fresh valid Norwegian mobile number, away from the emulator's magic ones."""
-    # Valid Norwegian mobile numbers, away from the emulator's magic +479000000x range.
-    return f"+4798{random.randrange(10**6):06d}"
-
-
-def new_email() -> str:
-    """A fresh address on example.com."""
-    return f"user-{uuid.uuid4().hex[:12]}@example.com"
 
 
 def sms_payload(key: str, phone: str, *, ttl: int = 300, body: str | None = None) -> dict[str, Any]:
