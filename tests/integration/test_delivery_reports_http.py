@@ -13,6 +13,7 @@ from azure.data.tables.aio import TableClient
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
 from sandbox.services import AzuriteProcess
 from sandbox.stack import LocalStack
+from tests.support.delivery_events import NOTIFICATION, sms_report_event
 from tests.support.integration import (
     EMULATOR_ARGS,
     Api,
@@ -92,18 +93,9 @@ async def test_a_redelivered_contradicting_report_is_audited_once(
     shipment_id = path.rsplit("/", 1)[1]
     record = await table.get(shipment_id)
     assert record is not None and record.provider_id
-    event = {
-        "id": record.provider_id,
-        "topic": "/t",
-        "subject": f"/phonenumber/{phone.lstrip('+')}",
-        "eventType": "Microsoft.Communication.SMSDeliveryReportReceived",
-        "eventTime": "2026-11-26T10:00:09.1234567Z",
-        "dataVersion": "1.0",
-        "data": {"messageId": record.provider_id, "to": phone, "deliveryStatus": "failed", "tag": shipment_id},
-    }
-    headers = {"aeg-event-type": "Notification"}
+    event = sms_report_event(shipment_id, record.provider_id, phone, "failed", event_time="2026-11-26T10:00:09.1Z")
     for _ in range(2):
-        async with reports_api.session.post(report_stack.webhook_url, json=[event], headers=headers) as response:
+        async with reports_api.session.post(report_stack.webhook_url, json=[event], headers=NOTIFICATION) as response:
             assert response.status == 202
     assert (await reports_api.get(path)).json()["recipients"][0]["status"] == "SMS_Delivered"
     entries = [e for e in await table.audit_entries(shipment_id) if e.outcome == "delivery_report"]
