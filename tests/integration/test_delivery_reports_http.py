@@ -11,9 +11,9 @@ import pytest
 from azure.data.tables.aio import TableClient
 
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
+from sandbox.delivery_events import NOTIFICATION, sms_report_event
 from sandbox.services import AzuriteProcess
 from sandbox.stack import LocalStack
-from tests.support.delivery_events import NOTIFICATION, sms_report_event
 from tests.support.integration import (
     EMULATOR_ARGS,
     Api,

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from sandbox.delivery_events import NOTIFICATION, WEBHOOK, email_report_event, sms_report_event
 from sandbox.stack import LocalStack
-from tests.support.delivery_events import NOTIFICATION, WEBHOOK, email_report_event, sms_report_event
 from tests.support.reliability import figure, new_email, new_key, new_phone, payload_for, shipment
 from tests.support.reliability_clients import Client, Tables
 

@@ -1,4 +1,5 @@
-"""Event Grid delivery-report events as ACS sends them (Event Grid schema), for tests and the bench."""
+"""Event Grid delivery-report events as ACS sends them (Event Grid schema): to POST to the local
+host's webhook by hand, from the tests and from the bench."""
 
 from __future__ import annotations
 
