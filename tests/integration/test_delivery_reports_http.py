@@ -76,7 +76,14 @@ async def test_an_sms_goes_from_accepted_to_its_report(
 
 @pytest.mark.parametrize(
     ("address", "final"),
-    [(None, "Email_Delivered"), ("bounced@faults.example.com", "Email_Failed_Bounced")],
+    [
+        (None, "Email_Delivered"),
+        ("bounced@faults.example.com", "Email_Failed_Bounced"),
+        ("reportsuppressed@faults.example.com", "Email_Failed_SuppressedRecipient"),
+        ("reportfailed@faults.example.com", "Email_Failed"),
+        ("filteredspam@faults.example.com", "Email_Failed_FilteredSpam"),
+        ("quarantined@faults.example.com", "Email_Failed_Quarantined"),
+    ],
 )
 async def test_an_email_goes_to_its_report(reports_api: Api, address: str | None, final: str) -> None:
     path = await _send(reports_api, "email", email_payload(new_key(), address or new_email()))
