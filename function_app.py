@@ -9,6 +9,7 @@ from __future__ import annotations
 import azure.functions as func
 
 from instant import bootstrap, observability
+from instant.entrypoints.delivery_reports import blueprint as delivery_reports_blueprint
 from instant.entrypoints.http import blueprint as http_blueprint
 from instant.entrypoints.retention_timer import blueprint as retention_blueprint
 
@@ -18,6 +19,7 @@ observability.configure(bootstrap.settings())
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(http_blueprint)
 app.register_functions(retention_blueprint)
+app.register_functions(delivery_reports_blueprint)
 
 
 async def on_local_host_shutdown() -> None:

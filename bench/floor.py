@@ -43,7 +43,14 @@ from instant.domain.deadline import Deadline
 from instant.domain.digests import PLAIN
 from instant.domain.orders import EmailOrder, SmsOrder
 from instant.domain.ports import EmailContentType, EmailMessage, EmailOperationStatus, SmsMessage
-from instant.domain.records import AuditEntry, Channel, OrderRecord, RecipientStatus, provider_token_for
+from instant.domain.records import (
+    AuditEntry,
+    Channel,
+    OrderRecord,
+    RecipientStatus,
+    email_operation_id_for,
+    provider_token_for,
+)
 from instant.entrypoints.answers import WireRenderer
 from instant.idempotency import transitions
 from instant.idempotency.audit import Attempt, AuditWriter
@@ -143,6 +150,7 @@ class Floor:
             validity_seconds=300,
             token=provider_token_for(CALLER, Channel.SMS, order.idempotency_id, held.received_at),
             first_sent_at=now,
+            tag=held.shipment_id,
         )
         started = time.perf_counter()
         receipt = await self.sms.send(message, deadline=Deadline.after(_CLOCK, BUDGET_SECONDS))
@@ -163,7 +171,7 @@ class Floor:
             subject=order.subject,
             body=order.body,
             content_type=order.content_type,
-            operation_id=provider_token_for(CALLER, Channel.EMAIL, order.idempotency_id, held.received_at),
+            operation_id=email_operation_id_for(CALLER, order.idempotency_id, held.received_at),
         )
         started = time.perf_counter()
         receipt = await self.email.send(

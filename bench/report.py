@@ -177,6 +177,29 @@ def checks(results: Results) -> list[Check]:
                 _trips_note(trips, provider=False),
             )
         )
+    for channel, (first, again) in results.report_trips.items():
+        out.append(
+            Check(
+                f"Table requests / {channel} delivery report",
+                f"{first.table:g}",
+                "",
+                "",
+                "<= 2",
+                first.table <= 2,
+                _trips_note(first, provider=False) + " (1 read + 1 transaction)",
+            )
+        )
+        out.append(
+            Check(
+                f"Table requests / {channel} report redelivered",
+                f"{again.table:g}",
+                "",
+                "",
+                "<= 1",
+                again.table <= 1,
+                _trips_note(again, provider=False) + " (the read alone)",
+            )
+        )
     for channel, trips in results.new_send_trips.items():
         note = _trips_note(trips, provider=True)
         if channel == "email":
@@ -361,6 +384,10 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
                     _trips_note(trips, provider=True),
                 ]
             )
+    for channel, pair in results.report_trips.items():
+        for label, trips in zip(("delivery report", "delivery report redelivered"), pair, strict=True):
+            row = [f"{channel} {label}", str(trips.per), f"{trips.table:g}", _trips_note(trips, provider=False)]
+            trips_rows.append([*row, "0", "none"])
     out += _md_table(
         (
             "what",

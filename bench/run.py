@@ -3,7 +3,8 @@
 Phases, in this order, one at a time (nothing else talks to the stack meanwhile):
   1. warm-up (discarded): floor and service, both channels; replays; point reads; health
   2. round trips: Table Storage and provider requests per new send and per replay, counted on
-     the servers' side over a quiet window
+     the servers' side over a quiet window; then Table requests per delivery report (a status
+     change, then its redelivery) for the orders just sent
   3. new sends: each service request paired with a floor measurement, alternating which goes
      first, so drifts in machine load hit both alike
   4. replays: each replay paired with its baseline (point read + HTTP round trip), alternating
@@ -30,6 +31,7 @@ from bench.counting import AzuriteLog
 from bench.floor import Floor, FloorSample, closed_loop_floor
 from bench.load import ClosedLoopResult, Sent, ServiceClient, UnexpectedAnswer, closed_loop, emulator_json
 from bench.refusal import RefusalResult, measure_refusals
+from bench.reports import counted, deliver, report_events
 from bench.startup import StartupResult, measure_startup
 from bench.system import CpuMeter, CpuUse, foreign_test_processes, memory_kib
 from instant.config import SETTING_NAMES, Settings, load_settings
@@ -96,6 +98,8 @@ class Results:
     replay_baseline: list[float] = field(default_factory=list)
     new_send_trips: dict[str, RoundTrips] = field(default_factory=dict)
     replay_trips: dict[str, RoundTrips] = field(default_factory=dict)
+    # channel -> (Table requests per report, per redelivered report), by kind
+    report_trips: dict[str, tuple[RoundTrips, RoundTrips]] = field(default_factory=dict)
     concurrency: ClosedLoopResult | None = None
     concurrency_floor: ClosedLoopResult | None = None
     refusal: RefusalResult | None = None
@@ -178,7 +182,9 @@ class Bench:
                     client = ServiceClient(session, stack.host.base_url)
                     emulator = stack.emulator.endpoint
                     await self._warm_up(client, floor)
-                    await self._round_trips(client, session, emulator, AzuriteLog(stack.azurite.log_path))
+                    azurite = AzuriteLog(stack.azurite.log_path)
+                    counted_sends = await self._round_trips(client, session, emulator, azurite)
+                    await self._report_trips(session, floor, stack.host.base_url, azurite, counted_sends)
                     sent = await self._new_sends(client, floor)
                     await self._replays(client, floor, sent)
                     await self._refusals(client)
@@ -212,13 +218,14 @@ class Bench:
 
     async def _round_trips(
         self, client: ServiceClient, session: aiohttp.ClientSession, emulator: str, azurite: AzuriteLog
-    ) -> None:
+    ) -> dict[str, list[Sent]]:
         count = self.plan.count_window
         self.say(f"round trips: {count} new sends and {count} replays per channel, counted by Azurite and the emulator")
+        all_sent: dict[str, list[Sent]] = {}
         for channel in CHANNELS:
             await emulator_json(session, "DELETE", f"{emulator}/_emulator/inbox")
             start = await azurite.settled_size()
-            sent = [await client.send_new(channel) for _ in range(count)]
+            sent = all_sent[channel] = [await client.send_new(channel) for _ in range(count)]
             end = await azurite.settled_size()
             self.results.new_send_trips[channel] = await self._trips(session, emulator, azurite, start, end, count)
             await emulator_json(session, "DELETE", f"{emulator}/_emulator/inbox")
@@ -232,6 +239,26 @@ class Bench:
             raise HarnessBroken(
                 f"counted {sms.table} Table Storage and {sms.provider} provider requests per new SMS: "
                 f"the counting is broken (see {azurite.path})"
+            )
+        return all_sent
+
+    async def _report_trips(
+        self,
+        session: aiohttp.ClientSession,
+        floor: Floor,
+        host_url: str,
+        azurite: AzuriteLog,
+        sent: dict[str, list[Sent]],
+    ) -> None:
+        self.say("delivery reports: one per order just counted, then each again, counted by Azurite")
+        for channel, items in sent.items():
+            events = await report_events(floor.store, channel, [item.shipment_id for item in items])
+            first = await counted(azurite, deliver(session, host_url, events))
+            again = await counted(azurite, deliver(session, host_url, events))
+            n = len(events)
+            self.results.report_trips[channel] = (
+                RoundTrips(first.lines / n, first.kinds, 0, Counter(), n),
+                RoundTrips(again.lines / n, again.kinds, 0, Counter(), n),
             )
 
     async def _trips(

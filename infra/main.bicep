@@ -187,6 +187,10 @@ param alertActionGroupId string = ''
 @minValue(100)
 param latencyP95BudgetMs int = 2000
 
+// ---- delivery reports -------------------------------------------------------------------------
+@description('Create the Event Grid subscription that takes ACS delivery reports to the delivery_report function. Azure checks that the function exists, so only the very first provision of a new environment (before the code was deployed once) passes false (infra/README.md, "Delivery reports").')
+param deliveryReportSubscription bool = true
+
 // ---- names ----------------------------------------------------------------------------------
 var suffix = uniqueString(resourceGroup().id, environmentName)
 var baseName = '${toLower(namePrefix)}-${environmentName}'
@@ -203,6 +207,7 @@ var names = {
   apim: 'apim-${baseName}-${suffix}'
   plan: 'plan-${baseName}-${suffix}'
   functionApp: 'func-${baseName}-${suffix}'
+  eventGridTopic: 'evgt-${baseName}-${suffix}'
   // Vault names: 3-24 characters, globally unique; 'kv-' + prefix (<=8) + env (<=4) leaves >= 7 of the suffix.
   keyVault: take('kv-${baseName}-${suffix}', 24)
 }
@@ -308,6 +313,18 @@ module roles 'modules/roles.bicep' = {
   }
 }
 
+module eventGrid 'modules/eventgrid.bicep' = {
+  name: 'eventgrid'
+  params: {
+    tags: allTags
+    systemTopicName: names.eventGridTopic
+    communicationServiceName: communication.outputs.communicationServiceName
+    functionAppName: functionApp.outputs.functionAppName
+    storageAccountName: storage.outputs.storageAccountName
+    createSubscription: deliveryReportSubscription
+  }
+}
+
 module apimApi 'modules/apim-api.bicep' = {
   name: 'apim-api'
   params: {
@@ -356,6 +373,7 @@ output keyVaultName string = keyVault.outputs.keyVaultName
 output customDomainVerificationRecords object = communication.outputs.customDomainVerificationRecords
 output jwtIssuer string = apimApi.outputs.jwtIssuer
 output workbookId string = operations.outputs.workbookId
+output deliveryReportDeadLetterContainer string = eventGrid.outputs.deadLetterContainerName
 // azd writes outputs into its environment; the hooks (scripts/postprovision.sh) read these.
 output KEY_VAULT_NAME string = keyVault.outputs.keyVaultName
 output FUNCTION_APP_NAME string = functionApp.outputs.functionAppName

@@ -60,6 +60,7 @@ def service_settings(config: Settings) -> ServiceSettings:
         retention_hours=config.idempotency_retention_hours,
         digest_key=config.digest_key,
         audit_retention_days=config.audit_retention_days,
+        delivery_report_grace_seconds=config.delivery_report_grace_seconds,
     )
 
 

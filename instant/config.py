@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # reused with a fresh window, which the contract forbids.
     idempotency_retention_hours: int = Field(default=168, ge=48)
     audit_retention_days: int = Field(default=365, ge=1)
+    # An SMS still SMS_Accepted this long after its deadline, with no delivery report, reads
+    # SMS_Failed_TTL (derived when read; a later report still wins).
+    delivery_report_grace_seconds: int = Field(default=300, ge=0, le=86_400)
     instant_default_caller: str | None = None
     # Base64 key for HMAC-SHA256 digests of bodies and fingerprints (instant/digests.py). A secret:
     # in Azure a Key Vault reference; unset locally (plain SHA-256).

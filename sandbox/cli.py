@@ -83,6 +83,12 @@ def summary(stack: LocalStack) -> str:
         commands = curl_commands(stack.host.url(""), caller, inbox_url)
         lines += ["", "Send a passcode SMS:", commands["sms"]]
         lines += ["", "Send a passcode email:", commands["email"]]
+        lines += ["", "Then watch its status (SMS_Accepted, then SMS_Delivered once the report came):"]
+        lines.append(
+            f"curl -sS '{stack.host.url('')}/future/shipment/<shipmentId>' -H {shlex.quote(f'X-Caller-Id: {caller}')}"
+        )
+        if stack.delivery_reports and stack.emulator is not None:
+            lines.append(f"  (the emulator POSTs each send's delivery report to {stack.webhook_url} a second later)")
     if inbox_url is not None:
         lines += ["", "What the emulator delivered:", f"curl -sS '{inbox_url}'"]
     lines.append("")
@@ -153,6 +159,8 @@ async def run(argv: Sequence[str] | None = None) -> int:
         with_app=not args.no_app,
         emulator_module=args.emulator_module,
         echo_app_output=True,
+        # The emulator reports each send to the app a second later, as Event Grid would.
+        delivery_reports=not args.no_app,
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -118,6 +118,8 @@ async def _run(args: argparse.Namespace) -> int:
         _print(f"  {route.describe()}")
     for timer in running.timers:
         _print(f"  {timer.describe()}; run it once: POST {running.base_url}/admin/functions/{timer.function_name}")
+    for function in running.event_grid:
+        _print(f"  {function.describe()}")
     await stop.wait()
     log.info("stopping: no new connections, finishing requests in flight")
     await running.stop()

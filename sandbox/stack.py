@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
@@ -37,6 +38,14 @@ APP_DEFAULTS: Final[Mapping[str, str]] = {
     # Plain SHA-256 digests are allowed only where a runner says it is local (instant/config.py).
     "INSTANT_LOCAL_DEVELOPMENT": "true",
 }
+# Where the local host takes Event Grid events for the delivery_report function (as Core Tools).
+DELIVERY_REPORT_WEBHOOK: Final = "/runtime/webhooks/eventgrid?functionName=delivery_report"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class LocalStack:
@@ -45,6 +54,10 @@ class LocalStack:
     ``async with LocalStack(workdir, with_app=False) as stack:`` starts the emulators once; then
     ``await stack.start_app(port=0)``, ``await stack.kill_app()``, ``await stack.restart_app()``
     run the function app against them as often as needed, always with ``stack.app_env``.
+
+    With ``delivery_reports``, the emulator POSTs delivery reports ``report_delay`` seconds after
+    each send to the local host's Event Grid webhook; the app's port is then fixed up front (a
+    free one for port 0), since the emulator starts first and must know it.
     """
 
     def __init__(
@@ -58,6 +71,8 @@ class LocalStack:
         emulator_module: str = EMULATOR_MODULE,
         emulator_args: Sequence[str] = (),
         echo_app_output: bool = False,
+        delivery_reports: bool = False,
+        report_delay: float = 1.0,
     ) -> None:
         self.workdir = Path(workdir)
         self.app = app
@@ -67,10 +82,19 @@ class LocalStack:
         self.emulator_module = emulator_module
         self.emulator_args = tuple(emulator_args)
         self.echo_app_output = echo_app_output
+        self.delivery_reports = delivery_reports
+        if delivery_reports:
+            self.port = port or _free_port()
+            self.emulator_args += ("--webhook-url", self.webhook_url, "--webhook-delay-seconds", str(report_delay))
         # The children: None until started (or when the environment configures that service).
         self.azurite: AzuriteProcess | None = None
         self.emulator: EmulatorProcess | None = None
         self.host: LocalHostProcess | None = None
+
+    @property
+    def webhook_url(self) -> str:
+        """The local host's Event Grid webhook for ``delivery_report`` on the stack's app port."""
+        return f"http://127.0.0.1:{self.port}{DELIVERY_REPORT_WEBHOOK}"
 
     @property
     def tables_from_env(self) -> bool:

@@ -70,7 +70,7 @@ class AcsSmsGateway:
                 }
             ],
             "message": message.body,
-            "smsSendOptions": {"enableDeliveryReport": False, "validityPeriodSeconds": message.validity_seconds},
+            "smsSendOptions": _send_options(message),
         }
         request = self._pipeline_client.post(
             self._url,
@@ -90,6 +90,14 @@ class AcsSmsGateway:
     async def close(self) -> None:
         """Close the SDK client."""
         await self._client.close()
+
+
+def _send_options(message: SmsMessage) -> dict[str, Any]:
+    """Ask for a delivery report; its ``tag`` (the shipment id) leads the report to the order."""
+    options: dict[str, Any] = {"enableDeliveryReport": True, "validityPeriodSeconds": message.validity_seconds}
+    if message.tag is not None:
+        options["tag"] = message.tag
+    return options
 
 
 def _receipt(response: Any) -> SmsReceipt:

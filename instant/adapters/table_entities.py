@@ -72,6 +72,7 @@ def order_entity(record: OrderRecord) -> dict[str, Any]:
         "AnswerStatus": answer.status if answer else None,
         "AnswerBody": answer.body if answer else None,
         "AnswerCode": answer.code if answer else None,
+        "ReportKeys": ",".join(record.report_keys) or None,
     }
 
 
@@ -122,6 +123,7 @@ def record_from(entity: Mapping[str, Any]) -> OrderRecord:
         may_have_reached_provider=bool(entity.get("MayHaveReachedProvider", False)),
         provider_id=entity.get("ProviderId"),
         answer=answer,
+        report_keys=tuple(k for k in str(entity.get("ReportKeys") or "").split(",") if k),
     )
     etag = entity.metadata.get("etag") if hasattr(entity, "metadata") else None
     return _replace_etag(record, etag) if isinstance(etag, str) else record
@@ -156,6 +158,10 @@ def audit_entity(audit: AuditEntry) -> dict[str, Any]:
         "BodyLength": audit.body_length,
         "BodyDigestKind": audit.digest_kind,
         "Status": audit.status,
+        "ProviderStatus": audit.provider_status,
+        "ProviderDetails": audit.provider_details,
+        "EventId": audit.event_id,
+        "EventTime": audit.event_time,
     }
 
 
@@ -181,4 +187,8 @@ def audit_from(entity: Mapping[str, Any]) -> AuditEntry:
         body_length=int(entity["BodyLength"]),
         status=entity["Status"],
         digest_kind=entity.get("BodyDigestKind", SHA256),
+        provider_status=entity.get("ProviderStatus"),
+        provider_details=entity.get("ProviderDetails"),
+        event_id=entity.get("EventId"),
+        event_time=_utc(entity.get("EventTime")),
     )

@@ -162,6 +162,16 @@ class TableOrderStore:
         except AzureError as exc:
             raise StorageUnavailable("audit insert failed") from exc
 
+    async def orders_with_prefix(self, shipment_prefix: str) -> list[OrderRecord]:
+        """See ``OrderStore.orders_with_prefix``: a PartitionKey range, served by the key index."""
+        await self._ready()
+        query = "PartitionKey ge @lo and PartitionKey lt @hi and RowKey eq @row"
+        params = {"lo": shipment_prefix, "hi": shipment_prefix + "~", "row": ORDER_ROW}
+        try:
+            return [record_from(e) async for e in self._client.query_entities(query, parameters=params)]
+        except AzureError as exc:
+            raise StorageUnavailable("order range read failed") from exc
+
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
         """All audit entries of an order, oldest first (for GET-side tools and the tests)."""
         await self._ready()

@@ -104,6 +104,13 @@ class TracedOrderStore:
             )
             await self.inner.append_audit(audit)
 
+    async def orders_with_prefix(self, shipment_prefix: str) -> list[OrderRecord]:
+        """Key-range read, in a span."""
+        with traced_span("instant.store.orders_with_prefix") as span:
+            found = await self.inner.orders_with_prefix(shipment_prefix)
+            set_attributes(span, {RESULT: "found" if found else "missing"})
+            return found
+
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
         """Read the trail, in a span."""
         with traced_span("instant.store.audit_entries") as span:

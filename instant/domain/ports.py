@@ -64,6 +64,13 @@ class OrderStore(Protocol):
         """Audit entry of a request that changed no state (a replay, a 409, a 422)."""
         ...
 
+    async def orders_with_prefix(self, shipment_prefix: str) -> list[OrderRecord]:
+        """The order records whose shipment id starts with ``shipment_prefix``, with their
+        ETags: one key-range read (an email delivery report finds its order this way,
+        records.email_operation_id_for). Raises StorageUnavailable.
+        """
+        ...
+
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
         """An order's audit trail, oldest first."""
         ...
@@ -101,6 +108,7 @@ class SmsMessage:
     validity_seconds: int  # ACS smsSendOptions.validityPeriodSeconds, already clamped
     token: str  # repeatabilityRequestId
     first_sent_at: datetime  # repeatabilityFirstSent
+    tag: str | None = None  # smsSendOptions.tag: the shipment id, echoed in the delivery report
 
 
 @dataclass(frozen=True)

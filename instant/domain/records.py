@@ -44,6 +44,7 @@ class RecipientStatus(StrEnum):
     SMS_FAILED = "SMS_Failed"
     SMS_FAILED_INVALID_RECIPIENT = "SMS_Failed_InvalidRecipient"
     SMS_FAILED_TTL = "SMS_Failed_TTL"
+    SMS_FAILED_EXPIRED = "SMS_Failed_Expired"
     EMAIL_SENDING = "Email_Sending"
     EMAIL_SUCCEEDED = "Email_Succeeded"
     EMAIL_DELIVERED = "Email_Delivered"
@@ -51,11 +52,19 @@ class RecipientStatus(StrEnum):
     EMAIL_FAILED_INVALID_EMAIL_FORMAT = "Email_Failed_InvalidEmailFormat"
     EMAIL_FAILED_SUPPRESSED_RECIPIENT = "Email_Failed_SuppressedRecipient"
     EMAIL_FAILED_TTL = "Email_Failed_TTL"
+    EMAIL_FAILED_BOUNCED = "Email_Failed_Bounced"
+    EMAIL_FAILED_FILTERED_SPAM = "Email_Failed_FilteredSpam"
+    EMAIL_FAILED_QUARANTINED = "Email_Failed_Quarantined"
 
     @property
     def is_sending(self) -> bool:
         """The provider has not said yet how the hand-off ended."""
         return self.value.endswith("_Sending")
+
+    @property
+    def is_terminal(self) -> bool:
+        """Nothing can change it any more: delivered or failed (a delivery report or the TTL)."""
+        return not self.is_sending and self not in (RecipientStatus.SMS_ACCEPTED, RecipientStatus.EMAIL_SUCCEEDED)
 
 
 # Fixed namespaces: ids must be the same on every worker and after every restart, so that a
@@ -88,6 +97,32 @@ def provider_token_for(caller: str, channel: Channel, idempotency_id: str, recei
     """
     received_ms = round(received_at.timestamp() * 1000)
     return str(uuid.uuid5(_PROVIDER_TOKEN_NAMESPACE, f"{_scope(caller, channel, idempotency_id)}\n{received_ms}"))
+
+
+# How many leading characters of an email operation id are the shipment id's own
+# ("xxxxxxxx-xxxx-5xxx-": 60 random bits of it, docs/architecture.md, "Delivery reports").
+OPERATION_PREFIX_LENGTH = 19
+
+
+def email_operation_id_for(caller: str, idempotency_id: str, received_at: datetime) -> str:
+    """ACS email Operation-Id: the shipment id's first three groups, then the provider token's rest.
+
+    A delivery report carries only this id (``messageId``), so its prefix leads back to the
+    shipment with one key-range read and no index row; the token's part still makes a key used
+    again after the retention purge a new operation. Still a version-5 UUID (the token's variant).
+    """
+    shipment_id = shipment_id_for(caller, Channel.EMAIL, idempotency_id)
+    token = provider_token_for(caller, Channel.EMAIL, idempotency_id, received_at)
+    return shipment_id[:OPERATION_PREFIX_LENGTH] + token[OPERATION_PREFIX_LENGTH:]
+
+
+def operation_prefix(operation_id: str) -> str | None:
+    """The shipment id prefix an email operation id carries, or None if it is not one of ours."""
+    try:
+        canonical = str(uuid.UUID(operation_id))
+    except ValueError:
+        return None
+    return canonical[:OPERATION_PREFIX_LENGTH]
 
 
 @dataclass(frozen=True)
@@ -125,6 +160,9 @@ class OrderRecord:
     may_have_reached_provider: bool = False
     provider_id: str | None = None
     answer: StoredAnswer | None = None
+    # Keys of the delivery reports already written (instant/domain/delivery_status.py): a
+    # redelivered report finds its key here and writes nothing.
+    report_keys: tuple[str, ...] = ()
     etag: str | None = field(default=None, compare=False)
 
 
@@ -139,7 +177,7 @@ class AuditEntry:
     idempotency_id: str
     recipient: str
     sender: str
-    outcome: str  # "created", a ProblemCode, "abandoned" or "status_refreshed" (idempotency/audit.py)
+    outcome: str  # "created", a ProblemCode, "abandoned", "status_refreshed" or "delivery_report"
     http_status: int
     replay: bool
     provider_id: str | None
@@ -150,3 +188,8 @@ class AuditEntry:
     body_length: int
     status: str
     digest_kind: str = SHA256  # how body_sha256 was made: "sha256", or "hmac-sha256" under INSTANT_DIGEST_KEY
+    # A delivery report's entry (outcome "delivery_report"): what the provider said, and which event.
+    provider_status: str | None = None
+    provider_details: str | None = None
+    event_id: str | None = None
+    event_time: datetime | None = None

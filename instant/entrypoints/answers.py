@@ -78,7 +78,7 @@ class WireRenderer:
         body = Shipment(
             shipment_id=record.shipment_id,
             senders_reference=record.senders_reference,
-            status="Order_Processing" if record.status.is_sending else "Order_Completed",
+            status="Order_Completed" if record.status.is_terminal else "Order_Processing",
             last_update=last_update,
             recipients=[
                 ShipmentRecipient(

@@ -1,22 +1,27 @@
 """Audit entries: one place that decides what an entry holds (never the body: its digest).
 
 Outcomes: "created" or a problem code (an answered request), ``ABANDONED`` (written by a
-takeover for a request whose worker died holding the key) and ``STATUS_REFRESHED`` (a GET
-shipment that stored the email status ACS reported).
+takeover for a request whose worker died holding the key), ``STATUS_REFRESHED`` (a GET
+shipment that stored the email status ACS reported) and ``DELIVERY_REPORT`` (a delivery report
+that changed the status, or contradicted a terminal one).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from instant.domain.clock import Clock
+from instant.domain.delivery_status import Report
 from instant.domain.digests import Digester
 from instant.domain.orders import Order, SmsOrder
 from instant.domain.records import AuditEntry, OrderRecord
 
 ABANDONED = "abandoned"
 STATUS_REFRESHED = "status_refreshed"
+DELIVERY_REPORT = "delivery_report"
+# The provider's free-text details are kept this long at most (they never hold the body).
+_DETAILS_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,19 @@ class AuditWriter:
             started=time.perf_counter(),
         )
         return self._entry(record, reader, outcome=STATUS_REFRESHED, http_status=200, replay=False, latency_ms=0)
+
+    def reported(self, record: OrderRecord, report: Report, trace_id: str) -> AuditEntry:
+        """The entry of a delivery report: the record's status after it (unchanged when the report
+        contradicted a terminal one), what the provider said, and the event; no body."""
+        return replace(
+            self.refreshed(record, trace_id),
+            outcome=DELIVERY_REPORT,
+            http_status=0,
+            provider_status=report.provider_status,
+            provider_details=report.details[:_DETAILS_LENGTH] if report.details else None,
+            event_id=report.event_id,
+            event_time=report.event_time,
+        )
 
     def _entry(
         self, record: OrderRecord, attempt: Attempt, *, outcome: str, http_status: int, replay: bool, latency_ms: int

@@ -55,6 +55,7 @@ TIMEOUT = "instant.provider.timeout_seconds"
 VALIDITY = "instant.sms.validity_seconds"
 DELETED = "instant.purge.deleted"
 LIMIT = "instant.purge.limit"
+DELIVERY_OUTCOME = "instant.outcome"  # a delivery report's outcome (infra/kql/workbook/delivery-reports.kql)
 ERROR_TYPE = "error.type"
 
 _tracer: Tracer = trace.get_tracer(TRACER_NAME)  # a proxy: follows the global provider once one is set

@@ -34,7 +34,7 @@ from instant.domain.ports import (
     SmsGateway,
     SmsMessage,
 )
-from instant.domain.records import Channel, OrderRecord, RecipientStatus, provider_token_for
+from instant.domain.records import Channel, OrderRecord, RecipientStatus, email_operation_id_for, provider_token_for
 
 log = logging.getLogger("instant.delivery")
 
@@ -171,6 +171,7 @@ class _SmsHandOff:
             validity_seconds=min(VALIDITY_MAX_SECONDS, max(VALIDITY_MIN_SECONDS, math.ceil(remaining_ttl))),
             token=provider_token_for(record.caller, Channel.SMS, record.idempotency_id, record.received_at),
             first_sent_at=record.first_sent_at,
+            tag=record.shipment_id,
         )
         receipt = await self._gateway.send(message, deadline=deadline)
         return Outcome(OutcomeKind.ACCEPTED, RecipientStatus.SMS_ACCEPTED, provider_id=receipt.message_id)
@@ -251,7 +252,7 @@ def email_status(receipt: EmailReceipt) -> RecipientStatus:
 
 
 def _operation_id(record: OrderRecord) -> str:
-    return provider_token_for(record.caller, Channel.EMAIL, record.idempotency_id, record.received_at)
+    return email_operation_id_for(record.caller, record.idempotency_id, record.received_at)
 
 
 def _failed(sending: RecipientStatus) -> RecipientStatus:

@@ -4,6 +4,7 @@
                   -> hand the message to the provider inside the request's deadline (delivery)
                   -> record the outcome with its audit entry and answer (the guard again)
     get_shipment  read the order for its caller (shipments.py)
+    delivery_report  write a provider's delivery report onto its order (delivery_reports.py)
     purge_expired delete what retention allows (retention.py)
 
 One request with a new key costs two Table Storage requests (the claim, then one transaction
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 from instant.domain.answer import Answer
 from instant.domain.clock import Clock
 from instant.domain.deadline import Deadline
+from instant.domain.delivery_status import Report
 from instant.domain.digests import Digester
 from instant.domain.errors import ProblemCode, ProblemError
 from instant.domain.orders import EmailOrder, Order, SmsOrder
@@ -30,6 +32,7 @@ from instant.idempotency.audit import Attempt, AuditWriter
 from instant.idempotency.guard import IdempotencyGuard
 from instant.idempotency.replay_cache import ReplayCache
 from instant.service.delivery import Delivery
+from instant.service.delivery_reports import DeliveryReports
 from instant.service.retention import PurgeReport, Retention
 from instant.service.shipments import ShipmentReader
 
@@ -50,6 +53,8 @@ class ServiceSettings:
     purge_limit: int = 5_000
     # INSTANT_DIGEST_KEY, decoded: bodies and fingerprints are HMAC-SHA256 under it (digests.py).
     digest_key: bytes | None = None
+    # An SMS with no delivery report this long after its deadline reads SMS_Failed_TTL.
+    delivery_report_grace_seconds: float = 300.0
 
     @property
     def lease_seconds(self) -> float:
@@ -104,7 +109,9 @@ class InstantService:
             renderer=renderer,
             audits=audits,
             refresh_seconds=settings.email_wait_seconds or 1.0,
+            report_grace=timedelta(seconds=settings.delivery_report_grace_seconds),
         )
+        self._reports = DeliveryReports(store=store, clock=clock, audits=audits)
         self._retention = Retention(
             store=store,
             clock=clock,
@@ -159,6 +166,11 @@ class InstantService:
     async def get_shipment(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
         """The shipment of ``caller``'s order. Raises ProblemError 404 / 503."""
         return await self._shipments.read(caller, shipment_id, trace_id)
+
+    async def delivery_report(self, report: Report, trace_id: str) -> str:
+        """Write one delivery report onto its order; the outcome's name. Raises when Event Grid
+        should deliver it again (StorageUnavailable, ReportNotReady)."""
+        return await self._reports.receive(report, trace_id)
 
     async def purge_expired(self, now: datetime | None = None) -> PurgeReport:
         """One retention run (the hourly timer calls this)."""

@@ -1,13 +1,16 @@
-"""GET shipment: one point read, a caller check, and a refresh of an email still sending."""
+"""GET shipment: one point read, a caller check, a refresh of an email still sending, and the
+time-to-live of a delivery report that never came (derived here, never stored)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 from instant.domain.answer import Answer
 from instant.domain.clock import Clock
 from instant.domain.deadline import Deadline
+from instant.domain.delivery_status import effective_status
 from instant.domain.errors import ProviderUnavailable, RecordChanged, StorageUnavailable, not_found, storage_unavailable
 from instant.domain.ports import AnswerRenderer, EmailGateway, EmailOperationStatus, OrderStore
 from instant.domain.records import Channel, OrderRecord, RecipientStatus
@@ -27,6 +30,7 @@ class ShipmentReader:
         renderer: AnswerRenderer,
         audits: AuditWriter,
         refresh_seconds: float,
+        report_grace: timedelta = timedelta(seconds=300),
     ) -> None:
         self._store = store
         self._email = email
@@ -34,6 +38,7 @@ class ShipmentReader:
         self._renderer = renderer
         self._audits = audits
         self._refresh_seconds = refresh_seconds
+        self._report_grace = report_grace
 
     async def read(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
         """The shipment, or ProblemError 404 (unknown, or another caller's) / 503 (storage)."""
@@ -50,7 +55,8 @@ class ShipmentReader:
             raise not_found()
         if record.channel is Channel.EMAIL and record.status is RecipientStatus.EMAIL_SENDING and record.provider_id:
             record = await self._refresh_email_status(record, trace_id)
-        return self._renderer.shipment(record)
+        status, last_update = effective_status(record, self._clock.now(), self._report_grace)
+        return self._renderer.shipment(replace(record, status=status, updated_at=last_update))
 
     async def _refresh_email_status(self, record: OrderRecord, trace_id: str) -> OrderRecord:
         assert record.provider_id is not None

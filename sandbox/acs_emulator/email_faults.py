@@ -28,7 +28,7 @@ OUTCOMES: dict[str, tuple[str, JSONDict | None]] = {
 # Reports NotStarted for the first half of its running time, then Running, then Succeeded.
 NOT_STARTED = "notstarted"
 # Delivery-report kinds (only with a webhook URL): Bounced / Suppressed / Failed reports.
-REPORT_FAULTS = frozenset({"bounced", "reportsuppressed", "reportfailed"})
+REPORT_FAULTS = frozenset({"bounced", "reportsuppressed", "reportfailed", "filteredspam", "quarantined"})
 EMAIL_FAULTS = SEND_FAULTS | OUTCOMES.keys() | {NOT_STARTED} | REPORT_FAULTS
 
 

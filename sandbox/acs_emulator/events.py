@@ -26,7 +26,13 @@ _SMS_STATUS = {
     SMS_REPORT_FAILED: ("Failed", "Message failed to deliver."),
     SMS_REPORT_EXPIRED: ("Expired", "Message expired."),
 }
-_EMAIL_STATUS = {"bounced": "Bounced", "reportsuppressed": "Suppressed", "reportfailed": "Failed"}
+_EMAIL_STATUS = {
+    "bounced": "Bounced",
+    "reportsuppressed": "Suppressed",
+    "reportfailed": "Failed",
+    "filteredspam": "FilteredSpam",
+    "quarantined": "Quarantined",
+}
 
 
 def _event(event_type: str, subject: str, data: JSONDict) -> JSONDict:

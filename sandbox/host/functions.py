@@ -1,8 +1,9 @@
 """The indexed functions as the local host serves them, and how each is called.
 
-Served: HTTP triggers (with an optional HTTP output binding) and timer triggers (not scheduled,
-run once on request). Any other trigger or binding is refused at start-up with
-UnsupportedFunction: the local host would otherwise call the function without what it needs.
+Served: HTTP triggers (with an optional HTTP output binding), timer triggers (not scheduled,
+run once on request) and Event Grid triggers (events POSTed to Core Tools' webhook, eventgrid.py).
+Any other trigger or binding is refused at start-up with UnsupportedFunction: the local host
+would otherwise call the function without what it needs.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any, TypeVar
 
 import azure.functions as func
 from azure.functions.decorators.core import Trigger
+from azure.functions.decorators.eventgrid import EventGridTrigger
 from azure.functions.decorators.function_app import Function, FunctionRegister
 from azure.functions.decorators.http import HttpOutput, HttpTrigger
 from azure.functions.decorators.timer import TimerTrigger
@@ -217,10 +219,12 @@ def _http_route(fn: Function, trigger: HttpTrigger, target: Target, route_prefix
 
 def collect_functions(
     function_app: FunctionRegister, route_prefix: str
-) -> tuple[list[HttpRoute], dict[str, TimerFunction]]:
-    """HTTP routes in match order and timers by lower-case name; UnsupportedFunction for the rest."""
+) -> tuple[list[HttpRoute], dict[str, TimerFunction], dict[str, Target]]:
+    """HTTP routes in match order, timers and Event Grid functions by lower-case name;
+    UnsupportedFunction for the rest."""
     routes: list[HttpRoute] = []
     timers: dict[str, TimerFunction] = {}
+    event_grid: dict[str, Target] = {}
     for fn in index_functions(function_app):
         trigger = fn.get_trigger()
         if trigger is None:  # get_functions() already rejects this; keeps mypy honest
@@ -230,10 +234,12 @@ def collect_functions(
             routes.append(_http_route(fn, trigger, target, route_prefix))
         elif isinstance(trigger, TimerTrigger):
             timers[target.name.lower()] = TimerFunction(target, str(trigger.schedule))
+        elif isinstance(trigger, EventGridTrigger):
+            event_grid[target.name.lower()] = target
         else:
             raise UnsupportedFunction(
                 f"function {target.name}: {trigger.type} triggers are not served by the local host "
-                "(HTTP and timer triggers are)"
+                "(HTTP, timer and Event Grid triggers are)"
             )
     routes.sort(key=lambda r: r.template.precedence)  # stable: equal precedence keeps registration order
-    return routes, timers
+    return routes, timers, event_grid

@@ -13,6 +13,7 @@ from aiohttp import web
 from azure.functions.decorators.function_app import FunctionRegister
 from azure.functions.timer import TimerRequest
 
+from sandbox.host.eventgrid import EVENT_GRID_KEY, WEBHOOK_PATH, EventGridFunction, eventgrid_webhook
 from sandbox.host.exchange import failure, to_http_request, to_web_response
 from sandbox.host.functions import HttpRoute, OutValue, TimerFunction, collect_functions
 from sandbox.host.limits import (
@@ -111,13 +112,15 @@ def build_web_app(
     function_app: FunctionRegister, route_prefix: str = DEFAULT_ROUTE_PREFIX, *, limits: HostLimits = AZURE_LIMITS
 ) -> web.Application:
     """An aiohttp application serving ``function_app``'s functions; UnsupportedFunction if it cannot."""
-    routes, timers = collect_functions(function_app, route_prefix)
+    routes, timers, event_grid = collect_functions(function_app, route_prefix)
     # client_max_size is enforced by read_body; aiohttp's own check would be the same number.
     app = web.Application(client_max_size=limits.max_request_body_size, middlewares=[_request_log, header_limits])
     app[_ROUTES_KEY] = routes
     app[_TIMERS_KEY] = timers
+    app[EVENT_GRID_KEY] = {name: EventGridFunction(target) for name, target in event_grid.items()}
     app[LIMITS_KEY] = limits
     app.router.add_post("/admin/functions/{name}", _admin_invoke)
+    app.router.add_post(WEBHOOK_PATH, eventgrid_webhook)
     app.router.add_route("*", r"/{path:[\s\S]*}", _dispatch)  # [\s\S]: a decoded %0A is part of the path too
     return app
 
@@ -131,6 +134,11 @@ def http_routes(web_app: web.Application) -> list[HttpRoute]:
 def timer_functions(web_app: web.Application) -> list[TimerFunction]:
     """The timer functions of an app built by build_web_app."""
     return list(web_app[_TIMERS_KEY].values())
+
+
+def event_grid_functions(web_app: web.Application) -> list[EventGridFunction]:
+    """The Event Grid functions of an app built by build_web_app."""
+    return list(web_app[EVENT_GRID_KEY].values())
 
 
 async def _call_hook(hook: Hook | None) -> None:
@@ -166,6 +174,11 @@ class RunningHost:
     def timers(self) -> list[TimerFunction]:
         """The timer functions, run once via ``POST /admin/functions/<name>``."""
         return timer_functions(self.runner.app)
+
+    @property
+    def event_grid(self) -> list[EventGridFunction]:
+        """The Event Grid functions, run via ``POST /runtime/webhooks/eventgrid?functionName=<name>``."""
+        return event_grid_functions(self.runner.app)
 
     def url(self, route: str) -> str:
         """Absolute URL of a function route (the part after the route prefix)."""

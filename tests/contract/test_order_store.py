@@ -132,9 +132,36 @@ async def test_every_field_round_trips(store: OrderStore, key: str) -> None:
         status=RecipientStatus.EMAIL_SENDING,
         recipient="user@example.com",
         answer=StoredAnswer(422, '{"code":"recipient_rejected","detail":"æ"}', "recipient_rejected"),
+        report_keys=("0123456789abcdef", "fedcba9876543210"),
     )
     await store.claim(full)
     assert await store.get(full.shipment_id) == full
+
+
+async def test_a_delivery_report_audit_entry_round_trips(store: OrderStore, key: str) -> None:
+    claimed = await store.claim(record(key))
+    entry = audit_entry(
+        claimed.shipment_id,
+        T0,
+        outcome="delivery_report",
+        provider_status="Delivered",
+        provider_details="No error.",
+        event_id="Outgoing_20261126_1",
+        event_time=T0 + timedelta(seconds=3),
+    )
+    await store.update(replace(claimed, status=RecipientStatus.SMS_DELIVERED), entry)
+    assert await store.audit_entries(claimed.shipment_id) == [entry]
+
+
+async def test_orders_with_prefix_finds_exactly_the_orders_in_the_key_range(store: OrderStore, key: str) -> None:
+    mine = await store.claim(record(key))
+    other = await store.claim(record(key + "-other"))
+    prefix = mine.shipment_id[:19]
+    found = await store.orders_with_prefix(prefix)
+    assert [r.shipment_id for r in found] == [mine.shipment_id]
+    assert found[0].etag == mine.etag
+    assert other.shipment_id[:19] != prefix
+    assert await store.orders_with_prefix("ffffffff-ffff-5fff-") == []
 
 
 # -- retention ----------------------------------------------------------------------------------

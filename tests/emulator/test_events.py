@@ -88,7 +88,15 @@ async def test_no_sms_report_without_enable_delivery_report(
     assert webhook[1] == []
 
 
-@pytest.mark.parametrize(("to", "status"), [("g@example.com", "Delivered"), ("bounced@faults.example.com", "Bounced")])
+@pytest.mark.parametrize(
+    ("to", "status"),
+    [
+        ("g@example.com", "Delivered"),
+        ("bounced@faults.example.com", "Bounced"),
+        ("filteredspam@faults.example.com", "FilteredSpam"),
+        ("quarantined@faults.example.com", "Quarantined"),
+    ],
+)
 async def test_email_delivery_report(
     reporting: RunningEmulator, webhook: tuple[str, Received], to: str, status: str
 ) -> None:

@@ -81,6 +81,11 @@ SCHEMAS: dict[str, Schema] = {
     "microsoft.communication/emailservices/domains/senderusernames": Schema(
         "azure.mgmt.communication.models", "SenderUsernameResource", "2023-04-01"
     ),
+    # azure-mgmt-eventgrid 10.4.0 ships one API version, 2025-02-15, the one the template uses.
+    "microsoft.eventgrid/systemtopics": Schema("azure.mgmt.eventgrid.models", "SystemTopic", "2025-02-15"),
+    "microsoft.eventgrid/systemtopics/eventsubscriptions": Schema(
+        "azure.mgmt.eventgrid.models", "EventSubscription", "2025-02-15"
+    ),
     "microsoft.keyvault/vaults": Schema(
         "azure.mgmt.keyvault.v2023_07_01.models", "VaultCreateOrUpdateParameters", "2023-07-01"
     ),

@@ -138,8 +138,20 @@ def _check_value(module: Any, type_: str, value: Any, where: str, template: dict
     # An object literal, or a variable / conditional whose branches are object literals.
     problems = []
     for item in _items(value, template):
-        problems += _check_object(_node(module, type_), item, where, template)
+        problems += _check_object(_node(module, _subtype(module, type_, item)), item, where, template)
     return problems
+
+
+def _subtype(module: Any, type_: str, item: dict[str, Any]) -> str:
+    """The model a polymorphic object stands for: msrest's ``_subtype_map`` names the subtype by a
+    discriminator property (e.g. Event Grid's ``endpointType: 'AzureFunction'``)."""
+    model = getattr(module, type_)
+    for attr, subtypes in getattr(model, "_subtype_map", {}).items():
+        wire = model._attribute_map[attr]["key"]
+        chosen = subtypes.get(item.get(wire)) if isinstance(item.get(wire), str) else None
+        if chosen is not None and hasattr(module, chosen):
+            return str(chosen)
+    return type_
 
 
 def _items(value: Any, template: dict[str, Any]) -> list[Any]:

@@ -44,6 +44,7 @@ CONTRACT_SETTINGS = (
 # sees both branches; infra/README.md explains the order: buy a number, then publish the code).
 OPTIONAL_SETTINGS: dict[str, str] = {
     "INSTANT_EMAIL_WAIT_SECONDS": "the default 0 (answer once ACS took it) is meant for Azure too",
+    "DELIVERY_REPORT_GRACE_SECONDS": "the default 300 s after an SMS deadline is meant for Azure too",
 }
 
 # Settings that must never be set in Azure, anywhere in the templates.

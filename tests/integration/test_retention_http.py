@@ -77,7 +77,7 @@ async def test_the_purge_timer_deletes_expired_rows_and_keeps_young_ones(api: Ap
     assert await app_table.audit_entries(old.shipment_id) == [recent_audit]
     shipment = await api.get(young_location)
     assert shipment.status == 200
-    assert shipment.json()["status"] == "Order_Completed"
+    assert shipment.json()["recipients"][0]["status"] == "SMS_Accepted"
 
 
 async def test_an_unknown_timer_is_404(api: Api) -> None:

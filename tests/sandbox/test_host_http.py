@@ -210,6 +210,46 @@ async def test_timer_is_not_routed_but_runs_via_admin(host: RunningHost, http: a
     assert len(toy_app.TIMER_CALLS) == calls_before + 1
 
 
+def _event(event_id: str, subject: str = "s") -> dict[str, object]:
+    return {
+        "id": event_id,
+        "topic": "/t",
+        "subject": subject,
+        "data": {"n": event_id},
+        "eventType": "Toy.Happened",
+        "eventTime": "2026-11-26T10:00:00.1234567Z",
+        "dataVersion": "1.0",
+    }
+
+
+async def test_event_grid_webhook_runs_the_function_per_event_like_core_tools(
+    host: RunningHost, http: aiohttp.ClientSession
+) -> None:
+    url = f"{host.base_url}/runtime/webhooks/eventgrid"
+    notification = {"aeg-event-type": "Notification"}
+    before = len(toy_app.EVENTS)
+    async with http.post(f"{url}?functionName=on_event", json=[_event("e1"), _event("e2")], headers=notification) as r:
+        assert r.status == 202
+    assert toy_app.EVENTS[before:] == [
+        ("e1", "Toy.Happened", "s", {"n": "e1"}),
+        ("e2", "Toy.Happened", "s", {"n": "e2"}),
+    ]
+    for query in ("", "?functionName=nope", "?functionName=echo"):
+        async with http.post(url + query, json=[_event("e3")], headers=notification) as r:
+            assert r.status == 404, query
+    for body in (b"{not json", b'{"id": "e4"}', b"[1, 2]", json.dumps([{"id": "e5"}]).encode()):
+        async with http.post(f"{url}?functionName=on_event", data=body, headers=notification) as r:
+            assert r.status == 400, body
+    async with http.post(f"{url}?functionName=on_event", json=[_event("e6", "boom")], headers=notification) as r:
+        assert r.status == 500
+    assert len(toy_app.EVENTS) == before + 2
+    validation = [{**_event("v1"), "data": {"validationCode": "abc-123"}}]
+    headers = {"aeg-event-type": "SubscriptionValidation"}
+    async with http.post(f"{url}?functionName=on_event", json=validation, headers=headers) as r:
+        assert (r.status, await r.json()) == (200, {"validationResponse": "abc-123"})
+    assert len(toy_app.EVENTS) == before + 2
+
+
 async def test_stop_finishes_requests_in_flight_then_runs_hooks(host_json: Path) -> None:
     events: list[str] = []
 

@@ -14,6 +14,8 @@ bp = func.Blueprint()
 
 # What the timer function saw, per call (its past_due), for the admin-endpoint test.
 TIMER_CALLS: list[bool] = []
+# What the Event Grid function saw, per event (id, type, subject, data), for the webhook test.
+EVENTS: list[tuple[str, str, str, object]] = []
 
 
 def _json(value: object, status: int = 200) -> func.HttpResponse:
@@ -121,6 +123,13 @@ async def catch_all(request: func.HttpRequest) -> func.HttpResponse:
 @app.timer_trigger(arg_name="timer", schedule="0 0 3 * * *", run_on_startup=False)
 async def nightly_cleanup(timer: func.TimerRequest) -> None:
     TIMER_CALLS.append(timer.past_due)
+
+
+@app.event_grid_trigger(arg_name="event")
+async def on_event(event: func.EventGridEvent) -> None:
+    if event.subject == "boom":
+        raise RuntimeError("the function failed")
+    EVENTS.append((event.id, event.event_type, event.subject, event.get_json()))
 
 
 app.register_blueprint(bp)

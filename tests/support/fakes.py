@@ -100,6 +100,10 @@ class InMemoryOrderStore:
         self._touch()
         self.audits.setdefault(audit.shipment_id, []).append(audit)
 
+    async def orders_with_prefix(self, shipment_prefix: str) -> list[OrderRecord]:
+        self._touch()
+        return [r for sid, r in sorted(self.records.items()) if sid.startswith(shipment_prefix)]
+
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
         self._touch()
         return sorted(self.audits.get(shipment_id, []), key=lambda a: a.at)

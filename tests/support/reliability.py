@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from instant.domain.records import Channel, provider_token_for, shipment_id_for
+from instant.domain.records import Channel, email_operation_id_for, provider_token_for, shipment_id_for
 from sandbox.services import REPO_ROOT, LocalHostProcess, start_local_host_process
 from tests.support.integration import base_environment, new_email, new_phone
 
@@ -127,6 +127,8 @@ def body_of(payload: dict[str, Any]) -> str:
 def token(caller: str, channel: str, key: str, received_at: datetime) -> str:
     """The provider token of an order: SMS repeatabilityRequestId, email Operation-Id. It depends
     on the order's first receipt (``received_at`` of its record; ``Tables.provider_token``)."""
+    if channel == "email":
+        return email_operation_id_for(caller, key, received_at)
     return provider_token_for(caller, Channel(channel), key, received_at)
 
 

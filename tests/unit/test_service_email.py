@@ -11,7 +11,7 @@ import pytest
 from instant.domain.errors import ProblemError, ProviderOutcomeUnknown, ProviderRejected, ProviderUnavailable
 from instant.domain.orders import EmailOrder, SmsOrder
 from instant.domain.ports import EmailContentType, EmailOperationStatus, EmailReceipt
-from instant.domain.records import Channel, RecipientStatus, provider_token_for, shipment_id_for
+from instant.domain.records import Channel, RecipientStatus, email_operation_id_for, shipment_id_for
 from tests.support.fakes import ACCEPT_THEN_CRASH, START, WorkerCrash
 from tests.support.unit import CALLER, SETTINGS, World, build_world
 
@@ -38,7 +38,7 @@ async def test_new_email_is_sent_once_with_the_deterministic_operation_id(world:
     assert answer.status == 201
     assert json.loads(answer.body)["notification"]["status"] == "Email_Succeeded"
     (sent,) = world.email.sent
-    assert sent.operation_id == provider_token_for("caller-a", Channel.EMAIL, "verify-1", START)
+    assert sent.operation_id == email_operation_id_for("caller-a", "verify-1", START)
     assert sent.sender == "noreply@instant.example.com"
     assert sent.content_type is EmailContentType.HTML
     assert world.email.status_calls == []  # a first attempt does not ask before posting
@@ -96,7 +96,7 @@ async def test_outcome_unknown_is_stored(world: World) -> None:
 
 async def test_takeover_asks_acs_before_posting_again(world: World) -> None:
     # given: a worker posted the email (ACS has the operation) and crashed before recording it
-    operation_id = provider_token_for("caller-a", Channel.EMAIL, "verify-1", START)
+    operation_id = email_operation_id_for("caller-a", "verify-1", START)
     world.email.script = [ProviderUnavailable("no answer", may_have_reached=True)] * 100
     await world.send(email(), CALLER)
     world.email.operations[operation_id] = EmailOperationStatus.SUCCEEDED  # it did arrive
@@ -154,12 +154,12 @@ async def test_get_shipment_refreshes_a_sending_email_and_stores_it(world: World
     assert before["status"] == "Order_Processing"
     assert before["recipients"][0]["status"] == "Email_Sending"
     # when ACS finishes
-    operation_id = provider_token_for("caller-a", Channel.EMAIL, "verify-1", START)
+    operation_id = email_operation_id_for("caller-a", "verify-1", START)
     world.email.operations[operation_id] = EmailOperationStatus.SUCCEEDED
     world.clock.advance(3)
     after = json.loads((await world.get_shipment("caller-a", shipment_id, "t")).body)
-    # then
-    assert after["status"] == "Order_Completed"
+    # then (still Order_Processing: the delivery report is still to come)
+    assert after["status"] == "Order_Processing"
     assert after["recipients"][0]["status"] == "Email_Succeeded"
     record = world.store.records[shipment_id]
     assert record.status is RecipientStatus.EMAIL_SUCCEEDED
@@ -203,7 +203,7 @@ async def test_an_operation_dropped_for_suppressed_recipients_reads_as_suppresse
     # given: ACS took the email, then dropped it (all recipients suppressed), as GET shipment learns
     world.email.final_status = EmailOperationStatus.RUNNING
     created = json.loads((await world.send(email(), CALLER)).body)
-    operation_id = provider_token_for("caller-a", Channel.EMAIL, "verify-1", START)
+    operation_id = email_operation_id_for("caller-a", "verify-1", START)
     world.email.status_script = [
         EmailReceipt(operation_id, EmailOperationStatus.FAILED, error_code="EmailDroppedAllRecipientsSuppressed")
     ]

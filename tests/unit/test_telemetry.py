@@ -26,7 +26,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from instant import bootstrap, observability
 from instant.config import Settings
 from instant.domain.digests import correlation_digest
-from instant.domain.errors import ProviderRejected, ProviderUnavailable
+from instant.domain.errors import ProviderRejected, ProviderUnavailable, StorageUnavailable
 from instant.observability import logs
 from instant.observability import spans as tracing
 from instant.service.instant_service import InstantService
@@ -317,6 +317,49 @@ async def test_the_shipment_read_and_the_purge_are_traced(app: Installed, export
     assert attrs(one(spans, "instant.purge.orders"))[tracing.DELETED] == 0
     # the GET answer's body holds the phone number: it is in no span
     assert_nothing_secret(every_recorded_value(spans))
+
+
+def report_event(shipment_id: str, message_id: str, status: str = "Delivered") -> func.EventGridEvent:
+    return func.EventGridEvent(
+        id=message_id,
+        data={"messageId": message_id, "to": PHONE, "deliveryStatus": status, "tag": shipment_id},
+        topic="/acs",
+        subject=f"/phonenumber/{PHONE[1:]}",
+        event_type="Microsoft.Communication.SMSDeliveryReportReceived",
+        event_time=None,
+        data_version="1.0",
+    )
+
+
+async def test_a_delivery_report_records_its_outcome_for_the_workbook(
+    app: Installed, exporter: InMemorySpanExporter
+) -> None:
+    created = await handler("instant_sms")(sms_request())
+    shipment_id = json.loads(created.get_body())["notification"]["shipmentId"]
+    message_id = app.store.records[shipment_id].provider_id
+    assert message_id is not None
+    exporter.clear()
+    deliver = handler("delivery_report")
+    await deliver(report_event(shipment_id, message_id))
+    await deliver(report_event(shipment_id, message_id))
+    await deliver(report_event(shipment_id, "other-message"))
+    spans = by_name(exporter.get_finished_spans(), "instant.delivery_report")
+    # infra/kql/workbook/delivery-reports.kql counts these spans by this attribute
+    assert [attrs(s)["instant.outcome"] for s in spans] == ["applied", "duplicate", "mismatched"]
+    assert all(s.kind is SpanKind.CONSUMER and s.status.status_code is StatusCode.UNSET for s in spans)
+    assert attrs(one(exporter.get_finished_spans(), "instant.state_update"))[tracing.AUDIT_OUTCOME] == "delivery_report"
+    assert_nothing_secret(every_recorded_value(exporter.get_finished_spans()))
+
+
+async def test_a_delivery_report_that_cannot_be_written_yet_raises_for_event_grid(
+    app: Installed, exporter: InMemorySpanExporter
+) -> None:
+    app.store.available = False
+    with pytest.raises(StorageUnavailable):
+        await handler("delivery_report")(report_event("6f1c7a52-9d0e-4b43-8f5e-0c1a2b3c4d5e", "m-1"))
+    (span,) = by_name(exporter.get_finished_spans(), "instant.delivery_report")
+    assert attrs(span)["instant.outcome"] == "storage_unavailable"
+    assert span.status.status_code is StatusCode.ERROR
 
 
 async def test_without_a_configured_sdk_nothing_is_recorded(app: Installed) -> None:
