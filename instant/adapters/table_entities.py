@@ -152,6 +152,8 @@ def audit_entity(audit: AuditEntry) -> dict[str, Any]:
         "BodyLength": audit.body_length,
         "BodyDigestKind": audit.digest_kind,
         "Status": audit.status,
+        "SmsEncoding": audit.sms_encoding,
+        "SmsSegments": audit.sms_segments,
     }
 
 
@@ -176,4 +178,6 @@ def audit_from(entity: Mapping[str, Any]) -> AuditEntry:
         body_length=int(entity["BodyLength"]),
         status=entity["Status"],
         digest_kind=entity.get("BodyDigestKind", SHA256),
+        sms_encoding=entity.get("SmsEncoding"),
+        sms_segments=int(segments) if (segments := entity.get("SmsSegments")) is not None else None,
     )

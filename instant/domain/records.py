@@ -150,3 +150,5 @@ class AuditEntry:
     body_length: int
     status: str
     digest_kind: str = SHA256  # how body_sha256 was made: "sha256", or "hmac-sha256" under INSTANT_DIGEST_KEY
+    sms_encoding: str | None = None  # SMS only: "GSM-7" or "UCS-2" (instant/limits/segments.py)
+    sms_segments: int | None = None  # SMS only: the parts a carrier bills

@@ -1,6 +1,7 @@
 """Fakes of the ports for fast unit tests. They record state, so tests assert outcomes.
 
-InMemoryOrderStore is held to the same contract as TableOrderStore by tests/contract.
+InMemoryOrderStore and InMemoryTallyStore are held to the same contract as TableOrderStore and
+TableTallyStore by tests/contract.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from instant.domain.ports import (
     EmailReceipt,
     SmsMessage,
     SmsReceipt,
+    Tally,
     purge_cutoff,
 )
 from instant.domain.records import AuditEntry, OrderRecord
@@ -95,6 +97,14 @@ class InMemoryOrderStore:
         if audit is not None:
             self.audits.setdefault(audit.shipment_id, []).append(audit)
         return stored
+
+    async def release(self, record: OrderRecord, audit: AuditEntry) -> None:
+        self._touch()
+        current = self.records.get(record.shipment_id)
+        if current is None or record.etag is None or current.etag != record.etag:
+            raise RecordChanged("etag mismatch")
+        del self.records[record.shipment_id]
+        self.audits.setdefault(audit.shipment_id, []).append(audit)
 
     async def append_audit(self, audit: AuditEntry) -> None:
         self._touch()
@@ -215,6 +225,39 @@ class FakeEmailGateway:
         if operation_id not in self.operations:
             return None
         return EmailReceipt(operation_id, self.operations[operation_id])
+
+    async def close(self) -> None:
+        return None
+
+
+class InMemoryTallyStore:
+    """The TallyStore port in memory, with the Table store's ETag rules."""
+
+    def __init__(self) -> None:
+        self.tallies: dict[str, Tally] = {}
+        self.available = True
+        self.reads = 0
+        self.writes = 0
+        self._etags = itertools.count(1)
+
+    async def read(self, key: str) -> Tally:
+        self.reads += 1
+        await asyncio.sleep(0)  # a real read yields to other requests
+        if not self.available:
+            raise StorageUnavailable("the fake tally store is down")
+        return self.tallies.get(key, Tally(key))
+
+    async def write(self, tally: Tally) -> Tally:
+        self.writes += 1
+        await asyncio.sleep(0)
+        if not self.available:
+            raise StorageUnavailable("the fake tally store is down")
+        current = self.tallies.get(tally.key)
+        if (current.etag if current is not None else None) != tally.etag:
+            raise RecordChanged("the tally changed")
+        stored = replace(tally, etag=f'W/"{next(self._etags)}"')
+        self.tallies[tally.key] = stored
+        return stored
 
     async def close(self) -> None:
         return None

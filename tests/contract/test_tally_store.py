@@ -1,0 +1,82 @@
+"""One contract for every TallyStore: the in-memory fake may never drift from Table Storage."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from azure.data.tables.aio import TableClient
+
+from instant.adapters.table_store import TABLE_CLIENT_OPTIONS
+from instant.adapters.table_tallies import TableTallyStore
+from instant.domain.errors import RecordChanged
+from instant.domain.ports import Tally, TallyEntry, TallyStore
+from sandbox.services import AzuriteProcess
+from tests.support.fakes import InMemoryTallyStore
+
+AT = datetime(2026, 11, 26, 10, 0, 0, 123000, tzinfo=UTC)
+
+
+@pytest.fixture
+def memory_tallies() -> TallyStore:
+    return InMemoryTallyStore()
+
+
+@pytest.fixture
+async def table_tallies(azurite: AzuriteProcess) -> AsyncIterator[TallyStore]:
+    client = TableClient.from_connection_string(azurite.connection_string, "contract", **TABLE_CLIENT_OPTIONS)
+    store = TableTallyStore(client, create_table=True)
+    yield store
+    await store.close()
+
+
+@pytest.fixture(params=["memory_tallies", "table_tallies"])
+def tallies(request: pytest.FixtureRequest) -> TallyStore:
+    chosen: TallyStore = request.getfixturevalue(request.param)
+    return chosen
+
+
+@pytest.fixture
+def tally_key() -> str:
+    return f"recipient|sms|{uuid.uuid4().hex}"
+
+
+async def test_a_missing_tally_reads_empty(tallies: TallyStore, tally_key: str) -> None:
+    assert await tallies.read(tally_key) == Tally(tally_key)
+
+
+async def test_written_entries_read_back_to_the_millisecond(tallies: TallyStore, tally_key: str) -> None:
+    entries = (TallyEntry("ship-1", AT, 1), TallyEntry("ship-2", AT, 3))
+    written = await tallies.write(Tally(tally_key, entries, 4))
+    assert written.etag
+    read = await tallies.read(tally_key)
+    assert (read.entries, read.total, read.etag) == (entries, 4, written.etag)
+
+
+async def test_a_second_create_loses(tallies: TallyStore, tally_key: str) -> None:
+    await tallies.write(Tally(tally_key, (TallyEntry("a", AT),), 1))
+    with pytest.raises(RecordChanged):
+        await tallies.write(Tally(tally_key, (TallyEntry("b", AT),), 1))
+    assert [e.shipment_id for e in (await tallies.read(tally_key)).entries] == ["a"]
+
+
+async def test_a_stale_etag_loses(tallies: TallyStore, tally_key: str) -> None:
+    first = await tallies.write(Tally(tally_key, (TallyEntry("a", AT),), 1))
+    second = await tallies.write(Tally(tally_key, (TallyEntry("a", AT), TallyEntry("b", AT)), 2, first.etag))
+    assert second.etag != first.etag
+    with pytest.raises(RecordChanged):
+        await tallies.write(Tally(tally_key, (TallyEntry("c", AT),), 2, first.etag))
+    assert (await tallies.read(tally_key)).total == 2
+
+
+async def test_concurrent_updates_from_one_read_have_exactly_one_winner(tallies: TallyStore, tally_key: str) -> None:
+    base = await tallies.write(Tally(tally_key))
+    results = await asyncio.gather(
+        *(tallies.write(Tally(tally_key, (TallyEntry(f"s{i}", AT),), 1, base.etag)) for i in range(8)),
+        return_exceptions=True,
+    )
+    assert sum(isinstance(r, Tally) for r in results) == 1
+    assert sum(isinstance(r, RecordChanged) for r in results) == 7
