@@ -8,6 +8,8 @@ Phases, in this order, one at a time (nothing else talks to the stack meanwhile)
      first, so drifts in machine load hit both alike
   4. replays: each replay paired with its baseline (point read + HTTP round trip), alternating
   4b. the worst-case refusal (1 MiB of unknown fields) against its transfer and json.loads
+  4c. the abuse and cost controls: new sends on the app (controls on) against a second app
+      process with them off (bench/controls.py)
   5. concurrency: the emulator answers after ``latency_ms``; ``clients`` closed-loop callers
   6. memory of the serving process right after (5)
   7. start-up: import times in fresh interpreters (the stack is stopped by then)
@@ -26,6 +28,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.controls import ControlsResult, measure_controls, start_controls_off_app
 from bench.counting import AzuriteLog
 from bench.floor import Floor, FloorSample, closed_loop_floor
 from bench.load import ClosedLoopResult, Sent, ServiceClient, UnexpectedAnswer, closed_loop, emulator_json
@@ -99,6 +102,7 @@ class Results:
     concurrency: ClosedLoopResult | None = None
     concurrency_floor: ClosedLoopResult | None = None
     refusal: RefusalResult | None = None
+    controls: ControlsResult | None = None
     rss_kib: int = 0
     hwm_kib: int = 0
     startup: StartupResult | None = None
@@ -182,6 +186,7 @@ class Bench:
                     sent = await self._new_sends(client, floor)
                     await self._replays(client, floor, sent)
                     await self._refusals(client)
+                    await self._controls(client, session, stack.app_env)
                     await self._concurrency(client, floor, session, emulator, stack.host.pid)
             finally:
                 await floor.close()
@@ -291,6 +296,26 @@ class Bench:
         meter = self._meter()
         self.results.refusal = await measure_refusals(client, self.plan.refusals)
         self.results.cpu["worst-case refusals"] = meter.stop(time.perf_counter())
+        self._note_foreign()
+
+    async def _controls(self, client: ServiceClient, session: aiohttp.ClientSession, app_env: dict[str, str]) -> None:
+        samples = max(1, self.plan.samples // 2)
+        self.say(f"controls: {samples} new sends per channel, controls on vs a second app with them off, alternating")
+        off_app = await start_controls_off_app(app_env, self.workdir / "controls-off")
+        try:
+            meter = self._meter()
+            self.results.controls = await measure_controls(
+                client,
+                session,
+                off_app.base_url,
+                channels=CHANNELS,
+                warmup=self.plan.warmup,
+                samples=samples,
+                paired=self._paired,
+            )
+            self.results.cpu["controls on vs off"] = meter.stop(time.perf_counter())
+        finally:
+            await off_app.stop()
         self._note_foreign()
 
     async def _concurrency(
