@@ -11,9 +11,10 @@ import pytest
 from azure.data.tables.aio import TableClient
 
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS
-from instant.adapters.table_tallies import TableTallyStore
+from instant.adapters.table_tallies import TableTallyStore, tally_entity
 from instant.domain.errors import RecordChanged
 from instant.domain.ports import Tally, TallyEntry, TallyStore
+from instant.limits.budget import KEPT_ENTRIES
 from sandbox.services import AzuriteProcess
 from tests.support.fakes import InMemoryTallyStore
 
@@ -80,3 +81,10 @@ async def test_concurrent_updates_from_one_read_have_exactly_one_winner(tallies:
     )
     assert sum(isinstance(r, Tally) for r in results) == 1
     assert sum(isinstance(r, RecordChanged) for r in results) == 7
+
+
+async def test_a_full_budget_tally_fits_one_entity(tallies: TallyStore, tally_key: str) -> None:
+    entries = tuple(TallyEntry(str(uuid.uuid4()), AT, 10) for _ in range(KEPT_ENTRIES))
+    await tallies.write(Tally(tally_key, entries, 10 * KEPT_ENTRIES))
+    assert (await tallies.read(tally_key)).entries == entries
+    assert len(tally_entity(Tally(tally_key, entries))["Entries"]) < 32_000  # Table Storage's string limit

@@ -12,7 +12,7 @@ from instant.config import Settings
 from instant.domain.errors import ProblemError
 from instant.domain.orders import EmailOrder, SmsOrder
 from instant.domain.ports import EmailContentType, Tally, TallyEntry
-from instant.limits.budget import decide_budget, seconds_to_midnight
+from instant.limits.budget import KEPT_ENTRIES, decide_budget, seconds_to_midnight
 from instant.limits.policy import CallerSenders, LimitSettings, check_sms, may_use_sender
 from instant.limits.rates import RateLimit, decide, parse_rate_limits
 
@@ -157,3 +157,12 @@ def test_settings_parse_caller_senders_and_fold_in_the_deprecated_alias() -> Non
 def test_malformed_control_settings_stop_start_up(env: dict[str, str]) -> None:
     with pytest.raises(ValidationError):
         settings(**env)
+
+
+def test_the_budget_tally_keeps_only_the_most_recent_orders_but_the_whole_total() -> None:
+    entries = tuple(TallyEntry(f"s{i}", NOW, 1) for i in range(KEPT_ENTRIES))
+    verdict = decide_budget(Tally("b", entries, 5000, "e"), 10_000, "new", 1, NOW)
+    assert verdict.to_write is not None
+    assert len(verdict.to_write.entries) == KEPT_ENTRIES
+    assert (verdict.to_write.entries[0].shipment_id, verdict.to_write.entries[-1].shipment_id) == ("s1", "new")
+    assert verdict.to_write.total == 5001
