@@ -26,9 +26,11 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from instant.domain.errors import RecordChanged, StorageUnavailable
-from instant.domain.ports import Tally, TallyEntry
+from instant.domain.ports import Tally, TallyEntry, purge_cutoff
 
 TALLY_ROW = "tally"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PURGE_PAGE_SIZE = 100
 
 
 def tally_entity(tally: Tally) -> dict[str, Any]:
@@ -40,6 +42,9 @@ def tally_entity(tally: Tally) -> dict[str, Any]:
         "Kind": "tally",
         "Total": tally.total,
         "Entries": json.dumps(entries, separators=(",", ":")),
+        # What the retention purge selects on: a tally with nothing newer than the longest
+        # window decides nothing any more (an empty one: at once).
+        "LastAt": max((e.at for e in tally.entries), default=_EPOCH),
     }
 
 
@@ -116,6 +121,45 @@ class TableTallyStore:
         except AzureError as exc:
             raise StorageUnavailable("tally write failed") from exc
         return Tally(tally.key, tally.entries, tally.total, _etag(metadata))
+
+    async def purge(self, last_before: datetime, *, limit: int) -> int:
+        """See ``TallyStore.purge``: page by page, each delete ETag-matched (one written since
+        it was found is left for the next run; one already gone counts as deleted)."""
+        await self._ready()
+        deleted = found = 0
+        try:
+            pages = self._client.query_entities(
+                "RowKey eq @row and LastAt lt @cutoff",
+                parameters={"row": TALLY_ROW, "cutoff": purge_cutoff(last_before)},
+                select=["PartitionKey", "RowKey"],
+                results_per_page=max(1, min(limit, _PURGE_PAGE_SIZE)),
+            ).by_page()
+            async for page in pages:
+                for entity in [e async for e in page][: limit - found]:
+                    found += 1
+                    deleted += await self._delete(entity)
+                if found >= limit:
+                    break
+        except AzureError as exc:
+            raise StorageUnavailable("tally purge failed") from exc
+        return deleted
+
+    async def _delete(self, entity: Any) -> int:
+        try:
+            # A 404 (a concurrent purge got there first) returns quietly: gone either way.
+            await self._client.delete_entity(
+                entity["PartitionKey"],
+                TALLY_ROW,
+                etag=_etag(entity.metadata),
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            return 0  # counted again since the query: the next run decides again
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                return 0
+            raise
+        return 1
 
     async def close(self) -> None:
         """Close the client."""

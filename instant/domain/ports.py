@@ -253,6 +253,13 @@ class TallyStore(Protocol):
         """
         ...
 
+    async def purge(self, last_before: datetime, *, limit: int) -> int:
+        """Delete at most ``limit`` tallies whose newest entry (or, with none, whose last write)
+        is before the cutoff (whole milliseconds), each only if unchanged since it was found.
+        Returns the number deleted. Raises StorageUnavailable.
+        """
+        ...
+
     async def close(self) -> None:
         """Release the client."""
         ...

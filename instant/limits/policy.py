@@ -41,6 +41,11 @@ class LimitSettings:
     sms_max_segments: int | None = None
     sms_daily_segment_budget: int | None = None
 
+    @property
+    def longest_window_seconds(self) -> int:
+        """The longest per-recipient window (0 when both are off): how long a tally matters."""
+        return max((limit.seconds for limit in self.sms_recipient_limits + self.email_recipient_limits), default=0)
+
 
 def _invalid(path: str, message: str) -> ProblemError:
     return ProblemError(

@@ -123,6 +123,8 @@ class InstantService:
             retention_hours=settings.retention_hours,
             audit_retention_days=settings.audit_retention_days,
             limit=settings.purge_limit,
+            tallies=tallies,
+            longest_window_seconds=settings.limits.longest_window_seconds,
         )
 
     async def send(self, order: Order, request: RequestInfo) -> Answer:

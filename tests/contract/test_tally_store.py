@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.data.tables.aio import TableClient
@@ -88,3 +88,28 @@ async def test_a_full_budget_tally_fits_one_entity(tallies: TallyStore, tally_ke
     await tallies.write(Tally(tally_key, entries, 10 * KEPT_ENTRIES))
     assert (await tallies.read(tally_key)).entries == entries
     assert len(tally_entity(Tally(tally_key, entries))["Entries"]) < 32_000  # Table Storage's string limit
+
+
+async def test_purge_deletes_tallies_by_their_newest_entry(tallies: TallyStore) -> None:
+    old, fresh, empty = (f"recipient|sms|{uuid.uuid4().hex}" for _ in range(3))
+    await tallies.write(Tally(old, (TallyEntry("a", AT - timedelta(days=3)), TallyEntry("b", AT - timedelta(days=2)))))
+    await tallies.write(Tally(fresh, (TallyEntry("a", AT - timedelta(days=3)), TallyEntry("b", AT)), 2))
+    await tallies.write(Tally(empty))
+    # The cutoff is a moment no other test's tallies are older than: the table is shared.
+    deleted = await tallies.purge(AT - timedelta(days=1), limit=1000)
+    assert deleted >= 2
+    assert (await tallies.read(old)).etag is None
+    assert (await tallies.read(empty)).etag is None
+    assert (await tallies.read(fresh)).total == 2
+
+
+async def test_purge_leaves_a_tally_counted_since_it_was_found(memory_tallies: TallyStore, tally_key: str) -> None:
+    # The fake yields between finding a tally and deleting it, as the Table store's two
+    # requests do; a send counted in between changes the ETag.
+    first = await memory_tallies.write(Tally(tally_key, (TallyEntry("a", AT - timedelta(days=2)),), 1))
+    deleted, counted = await asyncio.gather(
+        memory_tallies.purge(AT, limit=10),
+        memory_tallies.write(Tally(tally_key, (TallyEntry("b", AT),), 1, first.etag)),
+    )
+    assert deleted == 0
+    assert await memory_tallies.read(tally_key) == counted

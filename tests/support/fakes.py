@@ -249,7 +249,6 @@ class InMemoryTallyStore:
 
     async def write(self, tally: Tally) -> Tally:
         self.writes += 1
-        await asyncio.sleep(0)
         if not self.available:
             raise StorageUnavailable("the fake tally store is down")
         current = self.tallies.get(tally.key)
@@ -257,7 +256,26 @@ class InMemoryTallyStore:
             raise RecordChanged("the tally changed")
         stored = replace(tally, etag=f'W/"{next(self._etags)}"')
         self.tallies[tally.key] = stored
+        await asyncio.sleep(0)  # the answer travels back while other requests run
         return stored
+
+    async def purge(self, last_before: datetime, *, limit: int) -> int:
+        if not self.available:
+            raise StorageUnavailable("the fake tally store is down")
+        cutoff = purge_cutoff(last_before)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        found = [
+            (key, t.etag) for key, t in self.tallies.items() if max((e.at for e in t.entries), default=epoch) < cutoff
+        ][: max(limit, 0)]
+        deleted = 0
+        for key, etag in found:
+            await asyncio.sleep(0)  # like the Table store's query, then its deletes
+            current = self.tallies.get(key)
+            if current is not None and current.etag != etag:
+                continue
+            self.tallies.pop(key, None)
+            deleted += 1
+        return deleted
 
     async def close(self) -> None:
         return None

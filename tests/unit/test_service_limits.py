@@ -177,3 +177,14 @@ async def test_the_audit_records_encoding_and_segments_of_every_sms() -> None:
     await world.send(sms("k1", body="æ" * 200), CALLER)
     entries = [a for audits in world.store.audits.values() for a in audits]
     assert sorted((a.sms_encoding, a.sms_segments) for a in entries) == [("GSM-7", 2), ("UCS-2", 1)]
+
+
+async def test_the_purge_drops_tallies_only_once_they_count_for_nothing() -> None:
+    world = limited(sms_daily_segment_budget=100)
+    await world.send(sms("k0"), CALLER)
+    world.clock.advance(86_400 - 1)  # the day limit still counts the send
+    report = await world.service.purge_expired()
+    assert (report.tallies, len(world.tallies.tallies)) == (0, 2)
+    world.clock.advance(2)
+    report = await world.service.purge_expired()
+    assert (report.tallies, world.tallies.tallies) == (2, {})
