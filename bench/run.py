@@ -62,6 +62,7 @@ class Plan:
     concurrency_warmup: float = 3.0
     startup_runs: int = 15
     refusals: int = 60  # worst-case refusals (each with its transfer and json.loads baselines)
+    controls: int = 500  # new sends per channel with the controls on, each paired with one with them off
 
 
 FULL = Plan("full", warmup=100, samples=1000, replays=1000, count_window=50)
@@ -75,6 +76,7 @@ SMOKE = Plan(
     concurrency_warmup=0.5,
     startup_runs=1,
     refusals=3,
+    controls=40,
 )
 
 
@@ -299,7 +301,7 @@ class Bench:
         self._note_foreign()
 
     async def _controls(self, client: ServiceClient, session: aiohttp.ClientSession, app_env: dict[str, str]) -> None:
-        samples = max(1, self.plan.samples // 2)
+        samples = self.plan.controls
         self.say(f"controls: {samples} new sends per channel, controls on vs a second app with them off, alternating")
         off_app = await start_controls_off_app(app_env, self.workdir / "controls-off")
         try:
@@ -309,7 +311,7 @@ class Bench:
                 session,
                 off_app.base_url,
                 channels=CHANNELS,
-                warmup=self.plan.warmup,
+                warmup=max(self.plan.warmup, 10),
                 samples=samples,
                 paired=self._paired,
             )
