@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from instant.domain.addresses import normalise_email_address, validate_sms_sender
+from instant.domain.records import Channel
 from instant.limits.policy import EVERYONE, CallerSenders, LimitSettings
 from instant.limits.rates import parse_rate_limits
 
@@ -200,8 +201,11 @@ class Settings(BaseSettings):
     def limits(self) -> LimitSettings:
         """The controls' settings, parsed."""
         table = _senders_table(self.caller_senders) if self.caller_senders.strip() else None
+        channels = frozenset(Channel)
         legacy = frozenset(a for a in self.email_allowed_senders.split(",") if a)
         if legacy:  # the deprecated alias: these email senders for every caller
+            if table is None:
+                channels = frozenset({Channel.EMAIL})  # the alias alone never restricted SMS
             table = dict(table or {})
             shared = table.get(EVERYONE, CallerSenders())
             table[EVERYONE] = CallerSenders(shared.sms, shared.email | legacy)
@@ -212,6 +216,7 @@ class Settings(BaseSettings):
             email_recipient_limits=parse_rate_limits(self.email_recipient_limits),
             sms_allowed_countries=None if countries == {"*"} else countries,
             caller_senders=table,
+            sender_rule_channels=channels,
             sms_max_segments=self.sms_max_segments,
             sms_daily_segment_budget=None if budget == "off" else int(budget),
         )

@@ -10,6 +10,7 @@ import phonenumbers
 
 from instant.domain.errors import ProblemCode, ProblemError
 from instant.domain.orders import EmailOrder, Order, SmsOrder
+from instant.domain.records import Channel
 from instant.limits.rates import RateLimit
 from instant.limits.segments import Segments, count_segments
 
@@ -38,6 +39,9 @@ class LimitSettings:
     sms_allowed_countries: frozenset[str] | None = None  # None: every country
     # None: no sender rule (CALLER_SENDERS unset); else caller (or "*") -> its senders.
     caller_senders: Mapping[str, CallerSenders] | None = None
+    # The channels the sender rule covers: both with CALLER_SENDERS, email only when just its
+    # deprecated alias EMAIL_ALLOWED_SENDERS is set (which never restricted SMS).
+    sender_rule_channels: frozenset[Channel] = frozenset(Channel)
     sms_max_segments: int | None = None
     sms_daily_segment_budget: int | None = None
 
@@ -73,6 +77,8 @@ def may_use_sender(order: Order, caller: str, default: str | None, settings: Lim
     """Refuse a sender the caller may not use; the channel's default sender always may."""
     table = settings.caller_senders
     if table is None or order.sender is None or order.sender == default:
+        return
+    if order.channel not in settings.sender_rule_channels:
         return
     own, shared = table.get(caller, CallerSenders()), table.get(EVERYONE, CallerSenders())
     if isinstance(order, EmailOrder):

@@ -3,6 +3,7 @@ senders and segments, and how the settings turn into them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -12,6 +13,7 @@ from instant.config import Settings
 from instant.domain.errors import ProblemError
 from instant.domain.orders import EmailOrder, SmsOrder
 from instant.domain.ports import EmailContentType, Tally, TallyEntry
+from instant.domain.records import Channel
 from instant.limits.budget import KEPT_ENTRIES, decide_budget, seconds_to_midnight
 from instant.limits.policy import CallerSenders, LimitSettings, check_sms, may_use_sender
 from instant.limits.rates import RateLimit, decide, parse_rate_limits
@@ -138,6 +140,7 @@ def test_settings_parse_caller_senders_and_fold_in_the_deprecated_alias() -> Non
         "a": CallerSenders(email=frozenset({"Me@example.no"})),
     }
     assert limits.sms_allowed_countries == frozenset({"NO", "SE"})
+    assert limits.sender_rule_channels == frozenset({Channel.SMS, Channel.EMAIL})
     assert (limits.sms_daily_segment_budget, limits.sms_recipient_limits) == (500, ())
     assert settings(sms_allowed_countries="*").limits.sms_allowed_countries is None
 
@@ -166,3 +169,13 @@ def test_the_budget_tally_keeps_only_the_most_recent_orders_but_the_whole_total(
     assert len(verdict.to_write.entries) == KEPT_ENTRIES
     assert (verdict.to_write.entries[0].shipment_id, verdict.to_write.entries[-1].shipment_id) == ("s1", "new")
     assert verdict.to_write.total == 5001
+
+
+def test_the_deprecated_alias_alone_restricts_email_senders_only() -> None:
+    limits = settings(email_allowed_senders="old@example.no").limits
+    assert limits.sender_rule_channels == frozenset({Channel.EMAIL})
+    may_use_sender(sms(sender="AnySender"), "a", "Instant", limits)
+    mail = EmailOrder("k", None, "u@example.no", "s", "b", EmailContentType.PLAIN, "ceo@example.no")
+    with pytest.raises(ProblemError):
+        may_use_sender(mail, "a", "noreply@instant.example.com", limits)
+    may_use_sender(replace(mail, sender="old@example.no"), "a", "noreply@instant.example.com", limits)
