@@ -84,6 +84,28 @@ def _refusal_checks(results: Results) -> list[Check]:
     ]
 
 
+def _controls_checks(results: Results) -> list[Check]:
+    controls = results.controls
+    if controls is None:
+        return []
+    out = []
+    for channel, samples in controls.on.items():
+        on, off = Summary.of(samples), Summary.of(controls.off[channel])
+        r50 = ratio(on.p50, off.p50)
+        out.append(
+            Check(
+                f"new {channel} send, controls on vs off p50",
+                f"{ms(on.p50)} ms",
+                f"controls off p50 {ms(off.p50)} ms",
+                f"{r50:.2f}x",
+                "<= 1.1x",
+                r50 <= 1.1,
+                f"p99 {ms(on.p99)} ms vs {ms(off.p99)} ms; {len(samples)} pairs, two app processes on one Azurite",
+            )
+        )
+    return out
+
+
 def checks(results: Results) -> list[Check]:
     out: list[Check] = []
     for channel in ("sms", "email"):
@@ -110,6 +132,7 @@ def checks(results: Results) -> list[Check]:
             )
         )
     out += _refusal_checks(results)
+    out += _controls_checks(results)
     conc = results.concurrency
     if conc is not None and conc.latencies:
         plan = results.plan
@@ -160,8 +183,10 @@ def checks(results: Results) -> list[Check]:
                 f"{trips.table:g}",
                 "",
                 "",
-                "<= 2",
-                trips.table <= 2,
+                # The claim and the final write, plus the controls' counter: a read while the key
+                # is claimed and one conditional write (instant/limits/gate.py).
+                "<= 4 (2 + 2 controls)",
+                trips.table <= 4,
                 _trips_note(trips, provider=False),
             )
         )
@@ -341,6 +366,12 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
                 _dist_row(f"{channel} floor: claim (create_entity)", [s.claim for s in floor]),
                 _dist_row(f"{channel} floor: provider (gateway.send)", [s.provider for s in floor]),
                 _dist_row(f"{channel} floor: final write (submit_transaction)", [s.update for s in floor]),
+            ]
+    if results.controls is not None:
+        for channel, samples in results.controls.on.items():
+            dist += [
+                _dist_row(f"new {channel} send, controls on", samples),
+                _dist_row(f"new {channel} send, controls off (second app)", results.controls.off[channel]),
             ]
     for channel, samples in results.replay.items():
         dist.append(_dist_row(f"replay {channel} (service, HTTP)", samples))

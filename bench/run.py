@@ -9,6 +9,8 @@ Phases, in this order, one at a time (nothing else talks to the stack meanwhile)
      first, so drifts in machine load hit both alike
   4. replays: each replay paired with its baseline (point read + HTTP round trip), alternating
   4b. the worst-case refusal (1 MiB of unknown fields) against its transfer and json.loads
+  4c. the abuse and cost controls: new sends on the app (controls on) against a second app
+      process with them off (bench/controls.py)
   5. concurrency: the emulator answers after ``latency_ms``; ``clients`` closed-loop callers
   6. memory of the serving process right after (5)
   7. start-up: import times in fresh interpreters (the stack is stopped by then)
@@ -27,6 +29,7 @@ from typing import Any
 
 import aiohttp
 
+from bench.controls import ControlsResult, measure_controls, start_controls_off_app
 from bench.counting import AzuriteLog
 from bench.floor import Floor, FloorSample, closed_loop_floor
 from bench.load import ClosedLoopResult, Sent, ServiceClient, UnexpectedAnswer, closed_loop, emulator_json
@@ -61,6 +64,7 @@ class Plan:
     concurrency_warmup: float = 3.0
     startup_runs: int = 15
     refusals: int = 60  # worst-case refusals (each with its transfer and json.loads baselines)
+    controls: int = 500  # new sends per channel with the controls on, each paired with one with them off
 
 
 FULL = Plan("full", warmup=100, samples=1000, replays=1000, count_window=50)
@@ -74,6 +78,7 @@ SMOKE = Plan(
     concurrency_warmup=0.5,
     startup_runs=1,
     refusals=3,
+    controls=40,
 )
 
 
@@ -103,6 +108,7 @@ class Results:
     concurrency: ClosedLoopResult | None = None
     concurrency_floor: ClosedLoopResult | None = None
     refusal: RefusalResult | None = None
+    controls: ControlsResult | None = None
     rss_kib: int = 0
     hwm_kib: int = 0
     startup: StartupResult | None = None
@@ -188,6 +194,7 @@ class Bench:
                     sent = await self._new_sends(client, floor)
                     await self._replays(client, floor, sent)
                     await self._refusals(client)
+                    await self._controls(client, session, stack.app_env)
                     await self._concurrency(client, floor, session, emulator, stack.host.pid)
             finally:
                 await floor.close()
@@ -318,6 +325,26 @@ class Bench:
         meter = self._meter()
         self.results.refusal = await measure_refusals(client, self.plan.refusals)
         self.results.cpu["worst-case refusals"] = meter.stop(time.perf_counter())
+        self._note_foreign()
+
+    async def _controls(self, client: ServiceClient, session: aiohttp.ClientSession, app_env: dict[str, str]) -> None:
+        samples = self.plan.controls
+        self.say(f"controls: {samples} new sends per channel, controls on vs a second app with them off, alternating")
+        off_app = await start_controls_off_app(app_env, self.workdir / "controls-off")
+        try:
+            meter = self._meter()
+            self.results.controls = await measure_controls(
+                client,
+                session,
+                off_app.base_url,
+                channels=CHANNELS,
+                warmup=max(self.plan.warmup, 10),
+                samples=samples,
+                paired=self._paired,
+            )
+            self.results.cpu["controls on vs off"] = meter.stop(time.perf_counter())
+        finally:
+            await off_app.stop()
         self._note_foreign()
 
     async def _concurrency(

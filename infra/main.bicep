@@ -80,6 +80,35 @@ param idempotencyRetentionHours int = 168
 @minValue(1)
 param auditRetentionDays int = 365
 
+// ---- abuse and cost controls (docs/api.md, "Abuse and cost controls") ----------------------
+@description('SMS_RECIPIENT_LIMITS: <count>/<seconds> sliding windows per phone number across all callers, or off.')
+param smsRecipientLimits string = '5/600,20/86400'
+
+@description('EMAIL_RECIPIENT_LIMITS: the same per email address, or off.')
+param emailRecipientLimits string = '10/600,50/86400'
+
+@description('SMS_ALLOWED_COUNTRIES: ISO 3166 alpha-2 codes, comma-separated, or * for all.')
+param smsAllowedCountries string = 'NO'
+
+@description('CALLER_SENDERS (JSON): caller id or * -> {"sms": [...], "email": [...]}, the senders besides the defaults a caller may name.')
+param callerSenders string = '{"*":{"sms":[],"email":[]}}'
+
+@description('SMS_MAX_SEGMENTS: the most SMS segments one message may need.')
+@minValue(1)
+@maxValue(64)
+param smsMaxSegments int = 10
+
+@description('SMS_DAILY_SEGMENT_BUDGET: SMS segments one caller may send per UTC day, or off.')
+param smsDailySegmentBudget string = '500'
+
+@description('API Management: calls per recipient (phone number or email address in the body) per period, a rough first line.')
+@minValue(1)
+param recipientRateLimitCalls int = 10
+
+@minValue(1)
+@maxValue(300) // rate-limit-by-key's longest renewal period
+param recipientRateLimitPeriodSeconds int = 300
+
 @minValue(40)
 @maxValue(1000)
 param functionMaximumInstanceCount int = 100
@@ -297,6 +326,12 @@ module functionApp 'modules/functionapp.bicep' = {
     requestBudgetSeconds: requestBudgetSeconds
     idempotencyRetentionHours: idempotencyRetentionHours
     auditRetentionDays: auditRetentionDays
+    smsRecipientLimits: smsRecipientLimits
+    emailRecipientLimits: emailRecipientLimits
+    smsAllowedCountries: smsAllowedCountries
+    callerSenders: callerSenders
+    smsMaxSegments: smsMaxSegments
+    smsDailySegmentBudget: smsDailySegmentBudget
     keyVaultName: keyVault.outputs.keyVaultName
   }
 }
@@ -339,6 +374,8 @@ module apimApi 'modules/apim-api.bicep' = {
     callerIdClaim: callerIdClaim
     rateLimitCalls: rateLimitCalls
     rateLimitPeriodSeconds: rateLimitPeriodSeconds
+    recipientRateLimitCalls: recipientRateLimitCalls
+    recipientRateLimitPeriodSeconds: recipientRateLimitPeriodSeconds
     anonymousRateLimitCalls: anonymousRateLimitCalls
     anonymousRateLimitPeriodSeconds: anonymousRateLimitPeriodSeconds
   }

@@ -21,11 +21,12 @@ from azure.data.tables.aio import TableClient
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
 from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
+from instant.adapters.table_tallies import TableTallyStore
 from instant.adapters.traced import TracedEmailGateway, TracedOrderStore, TracedSmsGateway
 from instant.adapters.transport import transport_options
 from instant.config import Settings, load_settings
 from instant.domain.clock import Clock, SystemClock
-from instant.domain.ports import Closeable, EmailGateway, OrderStore, SmsGateway
+from instant.domain.ports import Closeable, EmailGateway, OrderStore, SmsGateway, TallyStore
 from instant.entrypoints.answers import WireRenderer
 from instant.service.instant_service import InstantService, ServiceSettings
 
@@ -56,7 +57,7 @@ def service_settings(config: Settings) -> ServiceSettings:
         email_wait_seconds=config.instant_email_wait_seconds,
         sms_default_sender=config.sms_default_sender,
         email_default_sender=config.email_default_sender,
-        allowed_email_senders=config.allowed_email_senders,
+        limits=config.limits,
         retention_hours=config.idempotency_retention_hours,
         digest_key=config.digest_key,
         audit_retention_days=config.audit_retention_days,
@@ -132,12 +133,17 @@ async def build_service(config: Settings, *, decorate: PortsDecorator | None = N
     )
     if decorate is not None:
         ports = decorate(ports)
+    # The controls' counters live in the same table, through a client of their own.
+    tallies = TableTallyStore(
+        table_client(config, credential), create_table=config.tables_connection_string is not None
+    )
     return compose_service(
         store=ports.store,
         sms=ports.sms,
         email=ports.email,
         clock=SystemClock(),
         settings=service_settings(config),
+        tallies=tallies,
         resources=[credential] if credential is not None else [],
     )
 
@@ -149,6 +155,7 @@ def compose_service(
     email: EmailGateway,
     clock: Clock,
     settings: ServiceSettings,
+    tallies: TallyStore | None = None,
     resources: Sequence[Closeable] = (),
 ) -> InstantService:
     """The service on these ports, each wrapped in its tracing decorator (instant/adapters/traced.py),
@@ -160,6 +167,7 @@ def compose_service(
         clock=clock,
         settings=settings,
         renderer=WireRenderer(),
+        tallies=tallies,
         resources=resources,
     )
 

@@ -8,7 +8,7 @@
 //   its own keys. It never appears in a parameter file, an app setting or an output.
 // * Operations are exactly the app's five routes (tests/infra/routes.py: EXPECTED_ROUTES).
 // * Caller operations get infra/apim/operation-caller-policy.xml (validate-jwt, X-Caller-Id
-//   delete-then-set from a claim, rate-limit-by-key on that claim); the anonymous ones
+//   delete-then-set from a claim, rate-limit-by-key on that claim and on the body's recipient); the anonymous ones
 //   (openapi.json, health) get infra/apim/operation-anonymous-policy.xml (no JWT, per-IP limit).
 
 @description('Existing API Management service.')
@@ -70,6 +70,14 @@ param rateLimitCalls int = 60
 @minValue(1)
 @maxValue(300) // rate-limit-by-key's longest renewal period
 param rateLimitPeriodSeconds int = 60
+
+@description('Calls per recipient (the body\'s phone number or email address, across all callers) per period: a rough first line; the app counts exactly.')
+@minValue(1)
+param recipientRateLimitCalls int = 10
+
+@minValue(1)
+@maxValue(300) // rate-limit-by-key's longest renewal period
+param recipientRateLimitPeriodSeconds int = 300
 
 @description('Calls per client IP per period on the anonymous operations.')
 @minValue(1)
@@ -147,7 +155,8 @@ var apiPolicy = replace(replace(replace(loadTextContent('../apim/api-policy.xml'
 
 var callerPolicyJwt = replace(replace(replace(replace(loadTextContent('../apim/operation-caller-policy.xml'), '__OPENID_CONFIG_URL__', openIdConfigUrl), '__JWT_AUDIENCE__', jwtAudience), '__API_CLIENT_ID__', apiClientId), '__JWT_ISSUER__', jwtIssuer)
 var callerPolicyClaims = replace(replace(replace(callerPolicyJwt, '__REQUIRED_CLAIM__', jwtRequiredClaim), '__REQUIRED_CLAIM_VALUE__', jwtRequiredClaimValue), '__CALLER_ID_CLAIM__', callerIdClaim)
-var callerPolicy = replace(replace(callerPolicyClaims, '__RATE_LIMIT_CALLS__', string(rateLimitCalls)), '__RATE_LIMIT_PERIOD_SECONDS__', string(rateLimitPeriodSeconds))
+var callerPolicyCaller = replace(replace(callerPolicyClaims, '__RATE_LIMIT_CALLS__', string(rateLimitCalls)), '__RATE_LIMIT_PERIOD_SECONDS__', string(rateLimitPeriodSeconds))
+var callerPolicy = replace(replace(callerPolicyCaller, '__PER_RECIPIENT_CALLS__', string(recipientRateLimitCalls)), '__PER_RECIPIENT_PERIOD_SECONDS__', string(recipientRateLimitPeriodSeconds))
 
 var anonymousPolicy = replace(replace(loadTextContent('../apim/operation-anonymous-policy.xml'), '__ANON_RATE_LIMIT_CALLS__', string(anonymousRateLimitCalls)), '__ANON_RATE_LIMIT_PERIOD_SECONDS__', string(anonymousRateLimitPeriodSeconds))
 

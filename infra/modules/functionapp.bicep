@@ -89,6 +89,24 @@ param idempotencyRetentionHours int = 168
 @description('AUDIT_RETENTION_DAYS')
 param auditRetentionDays int = 365
 
+@description('SMS_RECIPIENT_LIMITS')
+param smsRecipientLimits string = '5/600,20/86400'
+
+@description('EMAIL_RECIPIENT_LIMITS')
+param emailRecipientLimits string = '10/600,50/86400'
+
+@description('SMS_ALLOWED_COUNTRIES')
+param smsAllowedCountries string = 'NO'
+
+@description('CALLER_SENDERS (JSON). EMAIL_ALLOWED_SENDERS, its deprecated alias, still adds the ACS domains\' senders to "*".')
+param callerSenders string = '{"*":{"sms":[],"email":[]}}'
+
+@description('SMS_MAX_SEGMENTS')
+param smsMaxSegments int = 10
+
+@description('SMS_DAILY_SEGMENT_BUDGET')
+param smsDailySegmentBudget string = 'off'
+
 @description('Key Vault that holds the digest key (INSTANT_DIGEST_KEY is a reference to its secret, never the value).')
 param keyVaultName string
 
@@ -116,6 +134,30 @@ var contractSettings = [
   {
     name: 'EMAIL_ALLOWED_SENDERS'
     value: join(emailAllowedSenders, ',')
+  }
+  {
+    name: 'CALLER_SENDERS'
+    value: callerSenders
+  }
+  {
+    name: 'SMS_RECIPIENT_LIMITS'
+    value: smsRecipientLimits
+  }
+  {
+    name: 'EMAIL_RECIPIENT_LIMITS'
+    value: emailRecipientLimits
+  }
+  {
+    name: 'SMS_ALLOWED_COUNTRIES'
+    value: smsAllowedCountries
+  }
+  {
+    name: 'SMS_MAX_SEGMENTS'
+    value: string(smsMaxSegments)
+  }
+  {
+    name: 'SMS_DAILY_SEGMENT_BUDGET'
+    value: smsDailySegmentBudget
   }
   {
     name: 'INSTANT_REQUEST_BUDGET_SECONDS'

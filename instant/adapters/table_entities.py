@@ -162,6 +162,8 @@ def audit_entity(audit: AuditEntry) -> dict[str, Any]:
         "ProviderDetails": audit.provider_details,
         "EventId": audit.event_id,
         "EventTime": audit.event_time,
+        "SmsEncoding": audit.sms_encoding,
+        "SmsSegments": audit.sms_segments,
     }
 
 
@@ -191,4 +193,6 @@ def audit_from(entity: Mapping[str, Any]) -> AuditEntry:
         provider_details=entity.get("ProviderDetails"),
         event_id=entity.get("EventId"),
         event_time=_utc(entity.get("EventTime")),
+        sms_encoding=entity.get("SmsEncoding"),
+        sms_segments=int(segments) if (segments := entity.get("SmsSegments")) is not None else None,
     )

@@ -49,6 +49,8 @@ class ProblemCode(StrEnum):
     STORAGE_UNAVAILABLE = "storage_unavailable"
     NOT_FOUND = "not_found"
     CHANNEL_NOT_CONFIGURED = "channel_not_configured"
+    RECIPIENT_RATE_LIMITED = "recipient_rate_limited"
+    CALLER_BUDGET_EXHAUSTED = "caller_budget_exhausted"
     INTERNAL_ERROR = "internal_error"
 
 
@@ -79,6 +81,8 @@ PROBLEMS: dict[ProblemCode, ProblemKind] = {
     ProblemCode.STORAGE_UNAVAILABLE: ProblemKind(503, "Storage is unavailable", stored=False),
     ProblemCode.NOT_FOUND: ProblemKind(404, "Not found", stored=False),
     ProblemCode.CHANNEL_NOT_CONFIGURED: ProblemKind(503, "The channel is not configured", stored=False),
+    ProblemCode.RECIPIENT_RATE_LIMITED: ProblemKind(429, "The recipient's send limit is reached", stored=False),
+    ProblemCode.CALLER_BUDGET_EXHAUSTED: ProblemKind(429, "The caller's daily SMS budget is spent", stored=False),
     ProblemCode.INTERNAL_ERROR: ProblemKind(500, "Internal error", stored=False),
 }
 

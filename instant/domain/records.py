@@ -193,3 +193,5 @@ class AuditEntry:
     provider_details: str | None = None
     event_id: str | None = None
     event_time: datetime | None = None
+    sms_encoding: str | None = None  # SMS only: "GSM-7" or "UCS-2" (instant/limits/segments.py)
+    sms_segments: int | None = None  # SMS only: the parts a carrier bills

@@ -34,6 +34,8 @@ _SEND_PROBLEMS = [
     ProblemCode.TTL_EXPIRED,
     ProblemCode.OUTCOME_UNKNOWN,
     ProblemCode.PROVIDER_UNAVAILABLE,
+    ProblemCode.RECIPIENT_RATE_LIMITED,
+    ProblemCode.CALLER_BUDGET_EXHAUSTED,
     ProblemCode.INTERNAL_ERROR,
 ]
 
@@ -42,9 +44,15 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
     return {"$ref": _REF.format(model=model.__name__)}
 
 
-# Problems answered with Retry-After (docs/api.md, "Errors": 409 and both 503s).
+# Problems answered with Retry-After (docs/api.md, "Errors": 409, both 503s and both 429s).
 _RETRY_AFTER_CODES = frozenset(
-    {ProblemCode.REQUEST_IN_PROGRESS, ProblemCode.PROVIDER_UNAVAILABLE, ProblemCode.STORAGE_UNAVAILABLE}
+    {
+        ProblemCode.REQUEST_IN_PROGRESS,
+        ProblemCode.PROVIDER_UNAVAILABLE,
+        ProblemCode.STORAGE_UNAVAILABLE,
+        ProblemCode.RECIPIENT_RATE_LIMITED,
+        ProblemCode.CALLER_BUDGET_EXHAUSTED,
+    }
 )
 
 

@@ -36,10 +36,23 @@ class Attempt:
     body_digest: str
     body_length: int
     started: float  # time.perf_counter() when the request arrived
+    sms_encoding: str | None = None
+    sms_segments: int | None = None
 
     @classmethod
-    def of(cls, order: Order, *, caller: str, trace_id: str, sender: str, digester: Digester) -> Attempt:
-        """What ``order`` asked for, with its body reduced to a digest and a length."""
+    def of(
+        cls,
+        order: Order,
+        *,
+        caller: str,
+        trace_id: str,
+        sender: str,
+        digester: Digester,
+        sms_encoding: str | None = None,
+        sms_segments: int | None = None,
+    ) -> Attempt:
+        """What ``order`` asked for, with its body reduced to a digest and a length (and, for an
+        SMS, its encoding and segments)."""
         return cls(
             caller=caller,
             trace_id=trace_id,
@@ -49,6 +62,8 @@ class Attempt:
             body_digest=digester.text(order.body),
             body_length=len(order.body),
             started=time.perf_counter(),
+            sms_encoding=sms_encoding,
+            sms_segments=sms_segments,
         )
 
 
@@ -126,4 +141,6 @@ class AuditWriter:
             body_length=attempt.body_length,
             status=record.status.value,
             digest_kind=self._digest_kind,
+            sms_encoding=attempt.sms_encoding,
+            sms_segments=attempt.sms_segments,
         )

@@ -66,6 +66,10 @@ class IdempotencyGuard:
 
     # -- before the hand-off -------------------------------------------------------------------
 
+    def cached(self, draft: OrderRecord) -> bool:
+        """True when this worker's replay cache decides the key: no claim, so nothing to count."""
+        return self._replays.get(draft.shipment_id, draft.received_at) is not None
+
     async def acquire(self, draft: OrderRecord, attempt: Attempt) -> OrderRecord | Answer:
         """The record now held by this request, or the replayed answer. Raises ProblemError
         for 409, 422 (key reused) and 503 (storage)."""
@@ -132,6 +136,29 @@ class IdempotencyGuard:
             return await self._store.get(shipment_id)
         except StorageUnavailable:
             raise storage_unavailable() from None
+
+    async def refuse_held(self, record: OrderRecord, problem: ProblemError, attempt: Attempt) -> Answer:
+        """Refuse a held key before anything was handed off (the abuse controls' 429s, their
+        503), audited and not stored. A fresh claim is given back, so the key is new again: a
+        later request with it gets a fresh time-to-live. A record taken over keeps its first
+        receipt and provider token, so it is parked for the next request instead."""
+        if record.attempts > 1:
+            unavailable = Outcome(
+                OutcomeKind.UNAVAILABLE,
+                status=record.status,
+                problem=problem,
+                may_have_reached=record.may_have_reached_provider,
+            )
+            return await self.finish(record, unavailable, attempt)
+        audit = self._audits.answered(
+            record, attempt, status=problem.kind.status, code=problem.code.value, replay=False
+        )
+        try:
+            await self._store.release(record, audit)
+        except (RecordChanged, StorageUnavailable):
+            # The claim stays until its lease ends; the next request then takes it over.
+            log.error("a refused claim could not be given back", extra={"shipment_id": record.shipment_id})
+        raise problem
 
     # -- after the hand-off --------------------------------------------------------------------
 

@@ -1,6 +1,9 @@
 """The service: one request's story, from a validated order to its answer.
 
-    send          check the sender -> claim the key or resolve it (the idempotency guard)
+    send          check the sender, country and segments (instant/limits/policy.py)
+                  -> claim the key or resolve it (the idempotency guard), reading the recipient's
+                     and caller's tallies meanwhile -> count the send or refuse it with 429
+                     (instant/limits/gate.py; a refusal gives the key back, so it may be retried)
                   -> hand the message to the provider inside the request's deadline (delivery)
                   -> record the outcome with its audit entry and answer (the guard again)
     get_shipment  read the order for its caller (shipments.py)
@@ -8,7 +11,8 @@
     purge_expired delete what retention allows (retention.py)
 
 One request with a new key costs two Table Storage requests (the claim, then one transaction
-with the final state and its audit entry) and, with a healthy provider, one provider request.
+with the final state and its audit entry) and, with a healthy provider, one provider request;
+each counting control adds two (a read concurrent with the claim, one conditional write).
 Refusals that are not stored are raised as ProblemError; the edge renders them.
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from instant.domain.answer import Answer
@@ -25,12 +29,14 @@ from instant.domain.deadline import Deadline
 from instant.domain.delivery_status import Report
 from instant.domain.digests import Digester
 from instant.domain.errors import ProblemCode, ProblemError
-from instant.domain.orders import EmailOrder, Order, SmsOrder
-from instant.domain.ports import AnswerRenderer, Closeable, EmailGateway, OrderStore, SmsGateway
+from instant.domain.orders import Order, SmsOrder
+from instant.domain.ports import AnswerRenderer, Closeable, EmailGateway, OrderStore, SmsGateway, TallyStore
 from instant.idempotency import transitions
 from instant.idempotency.audit import Attempt, AuditWriter
 from instant.idempotency.guard import IdempotencyGuard
 from instant.idempotency.replay_cache import ReplayCache
+from instant.limits.gate import SendGate
+from instant.limits.policy import LimitSettings, check_sms, may_use_sender
 from instant.service.delivery import Delivery
 from instant.service.delivery_reports import DeliveryReports
 from instant.service.retention import PurgeReport, Retention
@@ -45,7 +51,6 @@ class ServiceSettings:
     email_wait_seconds: float
     sms_default_sender: str | None  # None: the SMS channel is not configured yet
     email_default_sender: str
-    allowed_email_senders: frozenset[str]
     retention_hours: int = 168
     replay_cache_size: int = 10_000
     audit_retention_days: int = 365
@@ -55,6 +60,8 @@ class ServiceSettings:
     digest_key: bytes | None = None
     # An SMS with no delivery report this long after its deadline reads SMS_Failed_TTL.
     delivery_report_grace_seconds: float = 300.0
+    # The abuse and cost controls; all off unless given (instant/config.py turns them on).
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     @property
     def lease_seconds(self) -> float:
@@ -83,13 +90,18 @@ class InstantService:
         clock: Clock,
         settings: ServiceSettings,
         renderer: AnswerRenderer,
+        tallies: TallyStore | None = None,
         resources: Sequence[Closeable] = (),
     ) -> None:
         self._clock = clock
         self._settings = settings
         # Closed after the ports: the credential the adapters share outlives them.
-        self._closeables: tuple[Closeable, ...] = (store, sms, email, *resources)
+        owned: tuple[Closeable, ...] = (tallies,) if tallies is not None else ()
+        self._closeables: tuple[Closeable, ...] = (store, sms, email, *owned, *resources)
         self._digester = Digester(settings.digest_key)
+        self._gate = (
+            SendGate(store=tallies, digester=self._digester, settings=settings.limits) if tallies is not None else None
+        )
         audits = AuditWriter(clock=clock, digest_kind=self._digester.kind)
         self._guard = IdempotencyGuard(
             store=store,
@@ -118,15 +130,24 @@ class InstantService:
             retention_hours=settings.retention_hours,
             audit_retention_days=settings.audit_retention_days,
             limit=settings.purge_limit,
+            tallies=tallies,
+            longest_window_seconds=settings.limits.longest_window_seconds,
         )
 
     async def send(self, order: Order, request: RequestInfo) -> Answer:
         """Send ``order`` at most once per (caller, channel, key) and answer: 201, a stored
         problem, or a replay of either. Raises ProblemError for the refusals that are not stored."""
         now = self._clock.now()
-        sender = self._sender_for(order)
+        sender = self._sender_for(order, request.caller)
+        segments = check_sms(order, self._settings.limits) if isinstance(order, SmsOrder) else None
         attempt = Attempt.of(
-            order, caller=request.caller, trace_id=request.trace_id, sender=sender, digester=self._digester
+            order,
+            caller=request.caller,
+            trace_id=request.trace_id,
+            sender=sender,
+            digester=self._digester,
+            sms_encoding=segments.encoding.value if segments else None,
+            sms_segments=segments.count if segments else None,
         )
         draft = transitions.draft(
             order,
@@ -137,31 +158,44 @@ class InstantService:
             lease_seconds=self._settings.lease_seconds,
             lease_owner=uuid.uuid4().hex,
         )
-        held = await self._guard.acquire(draft, attempt)
+        counting = None
+        if self._gate is not None and not self._guard.cached(draft):
+            counting = self._gate.start(order, request.caller, segments.count if segments else 0, now)
+        try:
+            held = await self._guard.acquire(draft, attempt)
+        except BaseException:
+            if counting is not None:
+                counting.cancel()
+            raise
         if isinstance(held, Answer):
+            if counting is not None:
+                counting.cancel()
             return held
+        if counting is not None:
+            try:
+                await counting.admit(held.shipment_id, now)
+            except ProblemError as refused:
+                # Audited, not stored: the key may be used again later.
+                return await self._guard.refuse_held(held, refused, attempt)
         budget = Deadline(now + timedelta(seconds=self._settings.request_budget_seconds), self._clock)
         outcome = await self._delivery.hand_off(held, order, budget)
         return await self._guard.finish(held, outcome, attempt)
 
-    def _sender_for(self, order: Order) -> str:
-        """The sender the order uses: its own, if it may, else the default."""
+    def _sender_for(self, order: Order, caller: str) -> str:
+        """The sender the order uses: its own, if this caller may use it (CALLER_SENDERS), else
+        the default."""
         if isinstance(order, SmsOrder):
-            if self._settings.sms_default_sender is None:
+            default = self._settings.sms_default_sender
+            if default is None:
                 raise ProblemError(
                     ProblemCode.CHANNEL_NOT_CONFIGURED,
                     "SMS is not configured in this service yet (setting SMS_DEFAULT_SENDER); nothing was sent.",
                     retry_after=3600,
                 )
-            return order.sender or self._settings.sms_default_sender
-        allowed = self._settings.allowed_email_senders
-        if isinstance(order, EmailOrder) and order.sender is not None and allowed and order.sender not in allowed:
-            raise ProblemError(
-                ProblemCode.VALIDATION_FAILED,
-                "The request breaks the rules of one or more fields.",
-                errors={"recipientEmail.emailSettings.senderEmailAddress": ["is not an allowed sender"]},
-            )
-        return order.sender or self._settings.email_default_sender
+        else:
+            default = self._settings.email_default_sender
+        may_use_sender(order, caller, default, self._settings.limits)
+        return order.sender or default
 
     async def get_shipment(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
         """The shipment of ``caller``'s order. Raises ProblemError 404 / 503."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from instant.domain.clock import Clock
-from instant.domain.ports import OrderStore
+from instant.domain.ports import OrderStore, TallyStore
 
 log = logging.getLogger("instant.retention")
 
@@ -25,20 +25,32 @@ class PurgeReport:
     order_cutoff: datetime
     audit_cutoff: datetime
     limit: int
+    tallies: int = 0  # the abuse controls' counters that count nothing any more
 
     @property
     def more_left(self) -> bool:
         """A kind hit the limit: more expired rows may wait for the next run."""
-        return self.orders >= self.limit or self.audit_entries >= self.limit
+        return max(self.orders, self.audit_entries, self.tallies) >= self.limit
 
 
 class Retention:
     """Deletes what is older than the idempotency and audit retention."""
 
     def __init__(
-        self, *, store: OrderStore, clock: Clock, retention_hours: int, audit_retention_days: int, limit: int
+        self,
+        *,
+        store: OrderStore,
+        clock: Clock,
+        retention_hours: int,
+        audit_retention_days: int,
+        limit: int,
+        tallies: TallyStore | None = None,
+        longest_window_seconds: int = 0,
     ) -> None:
         self._store = store
+        self._tallies = tallies
+        # A tally whose newest entry left every window (and its UTC day) decides nothing any more.
+        self._tally_retention = timedelta(seconds=max(longest_window_seconds, 86_400))
         self._clock = clock
         self._retention = timedelta(hours=retention_hours)
         self._audit_retention = timedelta(days=audit_retention_days)
@@ -57,12 +69,16 @@ class Retention:
         audit_cutoff = now - self._audit_retention
         orders = await self._store.purge_orders(order_cutoff, limit=self._limit)
         audit_entries = await self._store.purge_audit(audit_cutoff, limit=self._limit)
-        report = PurgeReport(orders, audit_entries, order_cutoff, audit_cutoff, self._limit)
+        tallies = 0
+        if self._tallies is not None:
+            tallies = await self._tallies.purge(now - self._tally_retention, limit=self._limit)
+        report = PurgeReport(orders, audit_entries, order_cutoff, audit_cutoff, self._limit, tallies)
         log.info(
             "retention purge",
             extra={
                 "orders_deleted": orders,
                 "audit_entries_deleted": audit_entries,
+                "tallies_deleted": tallies,
                 "order_cutoff": order_cutoff.isoformat(),
                 "audit_cutoff": audit_cutoff.isoformat(),
                 "more_left": report.more_left,

@@ -184,6 +184,27 @@ def test_caller_policy_rate_limits_per_caller() -> None:
     assert _index(inbound, "validate-jwt") < _index(inbound, "rate-limit-by-key")
 
 
+def test_caller_policy_rate_limits_per_recipient_after_the_caller() -> None:
+    inbound = _inbound(CALLER_POLICY)
+    limits = [e for e in inbound if e.tag == "rate-limit-by-key"]
+    assert len(limits) == 2
+    recipient = limits[1]
+    assert recipient.get("counter-key") == '@("recipient:" + (string)context.Variables["recipient"])'
+    assert (recipient.get("calls"), recipient.get("renewal-period")) == (
+        "__PER_RECIPIENT_CALLS__",
+        "__PER_RECIPIENT_PERIOD_SECONDS__",
+    )
+    # Only a request that names a recipient is counted (GET shipment has no body).
+    assert "Length > 0" in recipient.get("increment-condition", "")
+    (variable,) = [e for e in inbound if e.tag == "set-variable" and e.get("name") == "recipient"]
+    expression = variable.get("value", "")
+    assert _index(inbound, "set-variable", name="recipient") < inbound.index(recipient)
+    # Read without consuming the body (the backend still needs it), names matched as the app
+    # matches them (any case), and a body that is not JSON never fails the request.
+    for part in ("preserveContent: true", '"phoneNumber"', '"emailAddress"', "OrdinalIgnoreCase", "catch"):
+        assert part in expression, part
+
+
 def test_anonymous_policy_has_no_jwt_and_a_per_ip_limit() -> None:
     inbound = _inbound(ANONYMOUS_POLICY)
     assert not [e for e in inbound if e.tag == "validate-jwt"]

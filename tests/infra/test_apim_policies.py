@@ -172,6 +172,22 @@ def test_bodies_over_the_limit_get_the_apps_413() -> None:
     ), "APIM's 413 must be the app's bytes"  # fmt: skip
 
 
+@pytest.mark.parametrize("env", ["dev", "test", "prod"])
+def test_the_per_recipient_limit_renders_with_the_environments_values(env: str) -> None:
+    # Issue 12 point 6: a rough first line per phone number / address, after the per-caller limit.
+    params = load_parameter_file(ENV_DIR / f"{env}.parameters.json")
+    inbound = render("callerPolicy", env).find("inbound")
+    assert inbound is not None
+    limits = [e for e in inbound if e.tag == "rate-limit-by-key"]
+    caller, recipient = limits
+    assert "caller-id" in caller.get("counter-key", "")
+    assert "recipient" in recipient.get("counter-key", "")
+    assert (recipient.get("calls"), recipient.get("renewal-period")) == (
+        str(params["recipientRateLimitCalls"]),
+        str(params["recipientRateLimitPeriodSeconds"]),
+    )
+
+
 def test_the_policies_render_completely() -> None:
     template = module("apim-api")
     assert function_calls(template, "load_text_content")

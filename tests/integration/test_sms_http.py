@@ -163,3 +163,20 @@ async def test_callers_are_isolated(api: Api) -> None:
     assert theirs.status == 201
     assert theirs.json()["notification"]["shipmentId"] != created.json()["notification"]["shipmentId"]
     assert (await api.get(path)).status == 200
+
+
+async def test_the_default_controls_refuse_foreign_numbers_and_long_bodies_before_anything_is_stored(api: Api) -> None:
+    # SMS_ALLOWED_COUNTRIES (default NO) and SMS_MAX_SEGMENTS (default 10), with the app's defaults.
+    swedish, key = "+46701234567", new_key()
+    foreign = await api.post("sms", sms_payload(key, swedish))
+    assert (foreign.status, foreign.json()["code"]) == (400, "validation_failed")
+    assert foreign.json()["errors"] == {
+        "recipientSms.phoneNumber": ["is in a country this service does not send SMS to (SE)"]
+    }
+    phone = new_phone()
+    long = await api.post("sms", sms_payload(key, phone, body="a" * 1531))  # 11 parts of 153
+    assert long.json()["errors"] == {"recipientSms.smsSettings.body": ["needs 11 SMS segments (GSM-7); at most 10"]}
+    # Nothing was stored under the key: the same key is a new order once the request is fixed.
+    assert (await api.post("sms", sms_payload(key, phone))).status == 201
+    assert len((await api.inbox(phone))["sms"]) == 1
+    assert (await api.inbox(swedish))["sms"] == []

@@ -1,6 +1,7 @@
 """Fakes of the ports for fast unit tests. They record state, so tests assert outcomes.
 
-InMemoryOrderStore is held to the same contract as TableOrderStore by tests/contract.
+InMemoryOrderStore and InMemoryTallyStore are held to the same contract as TableOrderStore and
+TableTallyStore by tests/contract.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from instant.domain.ports import (
     EmailReceipt,
     SmsMessage,
     SmsReceipt,
+    Tally,
     purge_cutoff,
 )
 from instant.domain.records import AuditEntry, OrderRecord
@@ -95,6 +97,14 @@ class InMemoryOrderStore:
         if audit is not None:
             self.audits.setdefault(audit.shipment_id, []).append(audit)
         return stored
+
+    async def release(self, record: OrderRecord, audit: AuditEntry) -> None:
+        self._touch()
+        current = self.records.get(record.shipment_id)
+        if current is None or record.etag is None or current.etag != record.etag:
+            raise RecordChanged("etag mismatch")
+        del self.records[record.shipment_id]
+        self.audits.setdefault(audit.shipment_id, []).append(audit)
 
     async def append_audit(self, audit: AuditEntry) -> None:
         self._touch()
@@ -219,6 +229,57 @@ class FakeEmailGateway:
         if operation_id not in self.operations:
             return None
         return EmailReceipt(operation_id, self.operations[operation_id])
+
+    async def close(self) -> None:
+        return None
+
+
+class InMemoryTallyStore:
+    """The TallyStore port in memory, with the Table store's ETag rules."""
+
+    def __init__(self) -> None:
+        self.tallies: dict[str, Tally] = {}
+        self.available = True
+        self.reads = 0
+        self.writes = 0
+        self._etags = itertools.count(1)
+
+    async def read(self, key: str) -> Tally:
+        self.reads += 1
+        await asyncio.sleep(0)  # a real read yields to other requests
+        if not self.available:
+            raise StorageUnavailable("the fake tally store is down")
+        return self.tallies.get(key, Tally(key))
+
+    async def write(self, tally: Tally) -> Tally:
+        self.writes += 1
+        if not self.available:
+            raise StorageUnavailable("the fake tally store is down")
+        current = self.tallies.get(tally.key)
+        if (current.etag if current is not None else None) != tally.etag:
+            raise RecordChanged("the tally changed")
+        stored = replace(tally, etag=f'W/"{next(self._etags)}"')
+        self.tallies[tally.key] = stored
+        await asyncio.sleep(0)  # the answer travels back while other requests run
+        return stored
+
+    async def purge(self, last_before: datetime, *, limit: int) -> int:
+        if not self.available:
+            raise StorageUnavailable("the fake tally store is down")
+        cutoff = purge_cutoff(last_before)
+        epoch = datetime(1970, 1, 1, tzinfo=UTC)
+        found = [
+            (key, t.etag) for key, t in self.tallies.items() if max((e.at for e in t.entries), default=epoch) < cutoff
+        ][: max(limit, 0)]
+        deleted = 0
+        for key, etag in found:
+            await asyncio.sleep(0)  # like the Table store's query, then its deletes
+            current = self.tallies.get(key)
+            if current is not None and current.etag != etag:
+                continue
+            self.tallies.pop(key, None)
+            deleted += 1
+        return deleted
 
     async def close(self) -> None:
         return None

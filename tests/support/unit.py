@@ -9,14 +9,13 @@ from instant.domain.errors import ProblemError
 from instant.domain.orders import Order
 from instant.entrypoints.answers import WireRenderer, problem_answer
 from instant.service.instant_service import InstantService, RequestInfo, ServiceSettings
-from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
+from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore, InMemoryTallyStore
 
 SETTINGS = ServiceSettings(
     request_budget_seconds=8.0,
     email_wait_seconds=1.5,
     sms_default_sender="Instant",
     email_default_sender="noreply@instant.example.com",
-    allowed_email_senders=frozenset(),
 )
 CALLER = RequestInfo(caller="caller-a", trace_id="0" * 32)
 OTHER_CALLER = RequestInfo(caller="caller-b", trace_id="1" * 32)
@@ -31,6 +30,7 @@ class World:
     sms: FakeSmsGateway
     email: FakeEmailGateway
     clock: FakeClock
+    tallies: InMemoryTallyStore
 
     async def send(self, order: Order, request: RequestInfo) -> Answer:
         """The answer the caller gets: a raised problem is rendered as the edge renders it."""
@@ -47,10 +47,17 @@ class World:
             return problem_answer(problem)
 
 
-def build_world(settings: ServiceSettings = SETTINGS, store: InMemoryOrderStore | None = None) -> World:
+def build_world(
+    settings: ServiceSettings = SETTINGS,
+    store: InMemoryOrderStore | None = None,
+    tallies: InMemoryTallyStore | None = None,
+) -> World:
     """The service on in-memory fakes (``store``, if given, may be a misbehaving subclass), with
-    the fakes to inspect."""
+    the fakes to inspect. The controls are off in ``SETTINGS``; a test turns on what it needs."""
     sms, email, clock = FakeSmsGateway(), FakeEmailGateway(), FakeClock()
     store = store if store is not None else InMemoryOrderStore()
-    service = InstantService(store=store, sms=sms, email=email, clock=clock, settings=settings, renderer=WireRenderer())
-    return World(service, store, sms, email, clock)
+    tallies = tallies if tallies is not None else InMemoryTallyStore()
+    service = InstantService(
+        store=store, sms=sms, email=email, clock=clock, settings=settings, renderer=WireRenderer(), tallies=tallies
+    )
+    return World(service, store, sms, email, clock, tallies)

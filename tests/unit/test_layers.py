@@ -16,8 +16,9 @@ ALLOWED: dict[str, set[str]] = {
     "domain": set(),
     "observability": {"domain", "config"},
     "idempotency": {"domain"},
+    "limits": {"domain"},
     "adapters": {"domain", "observability"},
-    "service": {"domain", "idempotency"},
+    "service": {"domain", "idempotency", "limits"},
     "entrypoints": {"domain", "service", "observability", "bootstrap", "config"},
 }
 

@@ -12,6 +12,7 @@ from instant.domain.errors import ProblemError, ProviderOutcomeUnknown, Provider
 from instant.domain.orders import EmailOrder, SmsOrder
 from instant.domain.ports import EmailContentType, EmailOperationStatus, EmailReceipt
 from instant.domain.records import Channel, RecipientStatus, email_operation_id_for, shipment_id_for
+from instant.limits.policy import CallerSenders, LimitSettings
 from tests.support.fakes import ACCEPT_THEN_CRASH, START, WorkerCrash
 from tests.support.unit import CALLER, SETTINGS, World, build_world
 
@@ -138,10 +139,12 @@ async def test_crashed_holder_is_asked_about_before_posting(world: World) -> Non
 
 
 async def test_sender_outside_the_allow_list_is_refused_before_anything_else() -> None:
-    world = build_world(replace(SETTINGS, allowed_email_senders=frozenset({"noreply@instant.example.com"})))
+    world = build_world(replace(SETTINGS, limits=LimitSettings(caller_senders={"*": CallerSenders()})))
     with pytest.raises(ProblemError) as raised:
         await world.service.send(email(sender="ceo@example.com"), CALLER)
-    assert raised.value.errors == {"recipientEmail.emailSettings.senderEmailAddress": ["is not an allowed sender"]}
+    assert raised.value.errors == {
+        "recipientEmail.emailSettings.senderEmailAddress": ["is not a sender this caller may use"]
+    }
     assert world.store.requests == 0
     assert (await world.send(email(sender="noreply@instant.example.com"), CALLER)).status == 201
 

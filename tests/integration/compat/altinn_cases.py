@@ -74,6 +74,7 @@ WHY_BLANK_SENDER = (
 WHY_MOBILE = "the phone number must be able to receive SMS (mobile), not merely be a valid number"
 WHY_SMS_SENDER = "the SMS sender must be a sender id ACS can use: refused up front, not by the gateway later"
 WHY_LIMITS = "lengths are bounded (idempotencyId and sendersReference 255, SMS body 2048, subject 998)"
+WHY_SEGMENTS = "an SMS may need at most SMS_MAX_SEGMENTS (default 10) segments: 2000 GSM-7 characters are 14"
 WHY_CONTROLS = "control characters and line breaks are refused in text that becomes a header or is echoed"
 WHY_BOM = "a UTF-8 byte order mark is refused (RFC 8259: senders must not add one)"
 WHY_UTF16 = "only UTF-8 bodies are accepted; Altinn's input formatter also transcodes UTF-16"
@@ -351,7 +352,8 @@ def _sms_validator() -> list[Case]:
         Case("sms validator: empty sender", src + "Validate_NullEmptyOrValidSender_NoValidationError['']", "sms", v(sender=""), 201,
              note="blank = the default sender, as Altinn's service reads it"),
         Case("sms validator: valid sender", src + "Validate_NullEmptyOrValidSender_NoValidationError[ValidSender]", "sms", v(sender="ValidSender"), 201),
-        Case("sms validator: 2000-character body", src + "Validate_LongMessageBody_NoValidationError", "sms", v(body="a" * 2000), 201),
+        Case("sms validator: 2000-character body", src + "Validate_LongMessageBody_NoValidationError", "sms", v(body="a" * 2000), 400, (SMS_BODY,),
+             altinn=201, difference=WHY_SEGMENTS),
         Case("sms validator: no sendersReference", src + "Validate_OptionalSendersReference_NoValidationError", "sms", v(ref=None), 201),
         Case("sms validator: special characters", src + "Validate_WithSpecialCharactersInMessage_NoValidationError",
              "sms", v(body="Message with æøå and special chars: !@#$%^&*()"), 201),

@@ -1,0 +1,166 @@
+"""TallyStore on Azure Table Storage: the counters of the abuse and cost controls.
+
+PartitionKey = the tally's key ("recipient|<channel>|<keyed digest>" or
+"budget|<caller>|<UTC day>"), RowKey = "tally": one entity per counter, so a count is one point
+read and one conditional write (insert if new, else replace if the ETag still matches). The
+entries are one JSON property of [shipment id, epoch milliseconds, weight] triples. They share
+the orders' table; the retention purge only ever selects RowKey "order" and "audit|...".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceModifiedError,
+    ResourceNotFoundError,
+)
+from azure.data.tables import UpdateMode
+from azure.data.tables.aio import TableClient
+
+from instant.domain.errors import RecordChanged, StorageUnavailable
+from instant.domain.ports import Tally, TallyEntry, purge_cutoff
+
+TALLY_ROW = "tally"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_PURGE_PAGE_SIZE = 100
+
+
+def tally_entity(tally: Tally) -> dict[str, Any]:
+    """The entity of a tally."""
+    entries = [[e.shipment_id, round(e.at.timestamp() * 1000), e.weight] for e in tally.entries]
+    return {
+        "PartitionKey": tally.key,
+        "RowKey": TALLY_ROW,
+        "Kind": "tally",
+        "Total": tally.total,
+        "Entries": json.dumps(entries, separators=(",", ":")),
+        # What the retention purge selects on: a tally with nothing newer than the longest
+        # window decides nothing any more (an empty one: at once).
+        "LastAt": max((e.at for e in tally.entries), default=_EPOCH),
+    }
+
+
+def tally_from(key: str, entity: Any) -> Tally:
+    """The tally of an entity, with its ETag."""
+    try:
+        raw = json.loads(entity.get("Entries") or "[]")
+        entries = tuple(TallyEntry(str(s), datetime.fromtimestamp(ms / 1000, UTC), int(w)) for s, ms, w in raw)
+        total = int(entity.get("Total", 0))
+    except (ValueError, TypeError) as exc:
+        raise StorageUnavailable("a stored tally is not readable") from exc
+    return Tally(key, entries, total, _etag(entity.metadata))
+
+
+def _etag(metadata: Any) -> str:
+    etag = metadata.get("etag") if metadata else None
+    if not isinstance(etag, str):
+        raise StorageUnavailable("the store answered without an ETag")
+    return etag
+
+
+class TableTallyStore:
+    """TallyStore on one Azure table (the orders' table)."""
+
+    def __init__(self, client: TableClient, *, create_table: bool = False) -> None:
+        self._client = client
+        self._table_ready = not create_table
+        self._creating = asyncio.Lock()
+
+    async def _ready(self) -> None:
+        # Local runs create the table on first use (as TableOrderStore does); Bicep does in Azure.
+        if self._table_ready:
+            return
+        async with self._creating:
+            if not self._table_ready:
+                try:
+                    await self._client.create_table()
+                except ResourceExistsError:
+                    pass
+                except AzureError as exc:
+                    raise StorageUnavailable("cannot create the table") from exc
+                self._table_ready = True
+
+    async def read(self, key: str) -> Tally:
+        """Point read; a missing tally is an empty one."""
+        await self._ready()
+        try:
+            entity = await self._client.get_entity(key, TALLY_ROW)
+        except ResourceNotFoundError:
+            return Tally(key)
+        except AzureError as exc:
+            raise StorageUnavailable("tally read failed") from exc
+        return tally_from(key, entity)
+
+    async def write(self, tally: Tally) -> Tally:
+        """Insert a new tally, or replace one whose ETag still matches."""
+        await self._ready()
+        try:
+            if tally.etag is None:
+                metadata = await self._client.create_entity(tally_entity(tally))
+            else:
+                metadata = await self._client.update_entity(
+                    tally_entity(tally),
+                    mode=UpdateMode.REPLACE,
+                    etag=tally.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceExistsError, ResourceModifiedError, ResourceNotFoundError) as exc:
+            raise RecordChanged("the tally changed") from exc
+        except HttpResponseError as exc:
+            if exc.status_code in (409, 412):
+                raise RecordChanged("the tally changed") from exc
+            raise StorageUnavailable("tally write failed") from exc
+        except AzureError as exc:
+            raise StorageUnavailable("tally write failed") from exc
+        return Tally(tally.key, tally.entries, tally.total, _etag(metadata))
+
+    async def purge(self, last_before: datetime, *, limit: int) -> int:
+        """See ``TallyStore.purge``: page by page, each delete ETag-matched (one written since
+        it was found is left for the next run; one already gone counts as deleted)."""
+        await self._ready()
+        deleted = found = 0
+        try:
+            pages = self._client.query_entities(
+                "RowKey eq @row and LastAt lt @cutoff",
+                parameters={"row": TALLY_ROW, "cutoff": purge_cutoff(last_before)},
+                select=["PartitionKey", "RowKey"],
+                results_per_page=max(1, min(limit, _PURGE_PAGE_SIZE)),
+            ).by_page()
+            async for page in pages:
+                for entity in [e async for e in page][: limit - found]:
+                    found += 1
+                    deleted += await self._delete(entity)
+                if found >= limit:
+                    break
+        except AzureError as exc:
+            raise StorageUnavailable("tally purge failed") from exc
+        return deleted
+
+    async def _delete(self, entity: Any) -> int:
+        try:
+            # A 404 (a concurrent purge got there first) returns quietly: gone either way.
+            await self._client.delete_entity(
+                entity["PartitionKey"],
+                TALLY_ROW,
+                etag=_etag(entity.metadata),
+                match_condition=MatchConditions.IfNotModified,
+            )
+        except ResourceModifiedError:
+            return 0  # counted again since the query: the next run decides again
+        except HttpResponseError as exc:
+            if exc.status_code == 412:
+                return 0
+            raise
+        return 1
+
+    async def close(self) -> None:
+        """Close the client."""
+        await self._client.close()
