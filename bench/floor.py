@@ -54,7 +54,7 @@ from instant.domain.records import (
 from instant.entrypoints.answers import WireRenderer
 from instant.idempotency import transitions
 from instant.idempotency.audit import Attempt, AuditWriter
-from instant.service.delivery import email_status
+from instant.service.handoffs import email_status
 
 _CLOCK = SystemClock()
 _RENDERER = WireRenderer()

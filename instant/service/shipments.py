@@ -15,7 +15,7 @@ from instant.domain.errors import ProviderUnavailable, RecordChanged, StorageUna
 from instant.domain.ports import AnswerRenderer, EmailGateway, EmailOperationStatus, OrderStore
 from instant.domain.records import Channel, OrderRecord, RecipientStatus
 from instant.idempotency.audit import AuditWriter
-from instant.service.delivery import email_status
+from instant.service.handoffs import email_status
 
 
 class ShipmentReader:
