@@ -25,6 +25,7 @@ from azure.core.exceptions import AzureError
 from azure.core.rest import HttpRequest
 
 from instant.adapters.provider_errors import (
+    CONFIGURATION_STATUSES,
     request_refused,
     transport_failure,
     unavailable,
@@ -99,6 +100,8 @@ class AcsEmailGateway:
         response = await self._call(request, deadline)
         if response.status_code == 404:
             return None
+        if response.status_code in CONFIGURATION_STATUSES:
+            raise ProviderMisconfigured(f"the provider refused our credentials ({response.status_code})")
         if response.status_code != 200:
             raise unavailable(response.status_code, response.headers)
         return _receipt(operation_id, response.text())

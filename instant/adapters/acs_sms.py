@@ -107,14 +107,14 @@ def _receipt(response: Any) -> SmsReceipt:
         raise request_refused(status, response.headers, "the request")
     try:
         item = json.loads(response.text())["value"][0]
-    except (ValueError, KeyError, IndexError, TypeError) as exc:
+        item_status = int(item.get("httpStatusCode") or 0)
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
         raise ProviderOutcomeUnknown("the provider's answer could not be read") from exc
     if item.get("successful"):
         message_id = item.get("messageId")
         if not isinstance(message_id, str):
             raise ProviderOutcomeUnknown("the provider accepted without a message id")
         return SmsReceipt(message_id=message_id)
-    item_status = int(item.get("httpStatusCode") or 0)
     if item_status == IN_PROGRESS_STATUS:
         raise in_progress(None)
     if item_status == OUTSIDE_WINDOW_STATUS or str(item.get("repeatabilityResult", "")).lower() == "rejected":

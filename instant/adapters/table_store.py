@@ -154,29 +154,6 @@ class TableOrderStore:
             raise StorageUnavailable("update failed") from exc
         return with_etag(record, metadata)
 
-    async def release(self, record: OrderRecord, audit: AuditEntry) -> None:
-        """ETag-matched delete plus the audit insert, as one entity-group transaction."""
-        await self._ready()
-        if record.etag is None:
-            raise RecordChanged("the record has no ETag to match")
-        try:
-            await self._client.submit_transaction(
-                [
-                    (
-                        "delete",
-                        {"PartitionKey": record.shipment_id, "RowKey": ORDER_ROW},
-                        {"etag": record.etag, "match_condition": MatchConditions.IfNotModified},
-                    ),
-                    ("create", audit_entity(audit)),
-                ]
-            )
-        except TableTransactionError as exc:
-            if exc.status_code in (404, 409, 412):
-                raise RecordChanged("the record changed or vanished") from exc
-            raise StorageUnavailable("transaction failed") from exc
-        except AzureError as exc:
-            raise StorageUnavailable("release failed") from exc
-
     async def append_audit(self, audit: AuditEntry) -> None:
         """Insert one audit entry."""
         await self._ready()

@@ -89,13 +89,6 @@ class TracedOrderStore:
             set_attributes(span, {RESULT: "updated"})
             return updated
 
-    async def release(self, record: OrderRecord, audit: AuditEntry) -> None:
-        """Give a claim back, in a span."""
-        with traced_span("instant.state_update", expected=(RecordChanged,)) as span:
-            set_attributes(span, record_attributes(record))
-            set_attributes(span, {AUDIT_OUTCOME: audit.outcome, RESULT: "released"})
-            await self.inner.release(record, audit)
-
     async def append_audit(self, audit: AuditEntry) -> None:
         """Append, in a span."""
         with traced_span("instant.audit.append") as span:

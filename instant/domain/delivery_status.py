@@ -21,6 +21,11 @@ EMAIL_REPORT_TTL = timedelta(hours=48)
 # How many report keys a record keeps: a message gets one or two reports, so this is ample.
 MAX_REPORT_KEYS = 8
 
+_SMS_WAITING = frozenset({RecipientStatus.SMS_SENDING, RecipientStatus.SMS_ACCEPTED})
+_EMAIL_WAITING = frozenset({RecipientStatus.EMAIL_SENDING, RecipientStatus.EMAIL_SUCCEEDED})
+# The stored answer code of a 502 outcome_unknown (instant/domain/errors.py, ProblemCode).
+OUTCOME_UNKNOWN = "outcome_unknown"
+
 _SMS = {"delivered": RecipientStatus.SMS_DELIVERED, "expired": RecipientStatus.SMS_FAILED_EXPIRED}
 _EMAIL = {
     "delivered": RecipientStatus.EMAIL_DELIVERED,
@@ -73,21 +78,38 @@ class Verdict(StrEnum):
     MISMATCH = "mismatched"  # not this order's report: logged and dropped
 
 
-def decide(record: OrderRecord, report: Report) -> Verdict:
-    """The one decision a report makes; the ordering rules in order."""
+def decide(record: OrderRecord, report: Report, now: datetime | None = None) -> Verdict:
+    """The one decision a report makes; the ordering rules in order. ``now`` tells a holder
+    whose lease ran out (a crashed request) from one that still works (without it, any
+    request in progress counts as working)."""
     if record.channel is not report.channel or not _same_recipient(record, report):
         return Verdict.MISMATCH
     if not _same_message(record, report):
         return Verdict.MISMATCH  # another generation of the key (reused after the purge), or not ours
     if report.key in record.report_keys:
         return Verdict.DUPLICATE
-    if record.state is not OrderState.COMPLETED:
+    if _held(record, now):
         return Verdict.NOT_YET  # the request's final write must not lose its ETag race to us
     if record.status is report.status:
         return Verdict.DUPLICATE
-    if record.status.is_terminal:
+    if record.status.is_terminal and not _guessed(record):
         return Verdict.AUDIT_ONLY
     return Verdict.APPLY
+
+
+def _held(record: OrderRecord, now: datetime | None) -> bool:
+    """A request is working on the order right now. A parked order (RETRYABLE) or one whose
+    holder's lease ran out is nobody's: the report is written, and the next request's final
+    write keeps it (transitions.with_outcome)."""
+    if record.state is not OrderState.IN_PROGRESS:
+        return False
+    return now is None or record.lease_until is None or record.lease_until > now
+
+
+def _guessed(record: OrderRecord) -> bool:
+    """The terminal status is the service's own "outcome unknown" (502), not the provider's:
+    ACS's report is the truth about what happened, so it replaces it."""
+    return record.answer is not None and record.answer.code == OUTCOME_UNKNOWN
 
 
 def remember(keys: tuple[str, ...], key: str) -> tuple[str, ...]:
@@ -98,11 +120,13 @@ def remember(keys: tuple[str, ...], key: str) -> tuple[str, ...]:
 def effective_status(record: OrderRecord, now: datetime, grace: timedelta) -> tuple[RecipientStatus, datetime]:
     """The status (and its lastUpdate) a record reads as: a report that did not come in time
     is a failure, derived here when read and never stored, so a late real report still wins."""
-    if record.status is RecipientStatus.SMS_ACCEPTED and record.deadline is not None:
+    # Also an order still sending: parked after transient failures, or taken by ACS and never
+    # finished (no report, and an operation ACS no longer knows): its time is up all the same.
+    if record.status in _SMS_WAITING and record.deadline is not None:
         expires = record.deadline + grace
         if now >= expires:
             return RecipientStatus.SMS_FAILED_TTL, expires
-    if record.status is RecipientStatus.EMAIL_SUCCEEDED:
+    if record.status in _EMAIL_WAITING:
         expires = record.received_at + EMAIL_REPORT_TTL
         if now >= expires:
             return RecipientStatus.EMAIL_FAILED_TTL, expires

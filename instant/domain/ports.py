@@ -71,15 +71,6 @@ class OrderStore(Protocol):
         """
         ...
 
-    async def release(self, record: OrderRecord, audit: AuditEntry) -> None:
-        """Delete the record if its stored ETag still equals ``record.etag``, and insert the
-        audit entry in the same transaction: a claim given back, so its key is new again (an
-        order the abuse controls refused before anything was sent).
-
-        Raises RecordChanged or StorageUnavailable.
-        """
-        ...
-
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
         """An order's audit trail, oldest first."""
         ...

@@ -91,6 +91,10 @@ class IdempotencyGuard:
         request's own record, as it would have claimed it: its fingerprint, lease owner, time."""
         now = draft.received_at
         for _ in range(_RESOLVE_ROUNDS):
+            if existing.state is OrderState.IN_PROGRESS and existing.lease_owner == _owner(draft):
+                # Our own claim or takeover committed, but its answer was lost (a timeout, then the
+                # client's retry met it): the order is ours, not another request's in flight.
+                return existing
             decision = transitions.decide(existing, draft.fingerprint, now)
             if decision.kind is DecisionKind.REPLAY:
                 assert existing.answer is not None
@@ -125,7 +129,7 @@ class IdempotencyGuard:
                 now = self._clock.now()
             except StorageUnavailable:
                 raise storage_unavailable() from None
-        raise in_progress()
+        raise await self._refuse(existing, attempt, in_progress())
 
     async def _refuse(self, existing: OrderRecord, attempt: Attempt, problem: ProblemError) -> ProblemError:
         await self._audit_only(existing, attempt, problem.kind.status, problem.code.value, replay=False)
@@ -139,26 +143,15 @@ class IdempotencyGuard:
 
     async def refuse_held(self, record: OrderRecord, problem: ProblemError, attempt: Attempt) -> Answer:
         """Refuse a held key before anything was handed off (the abuse controls' 429s, their
-        503), audited and not stored. A fresh claim is given back, so the key is new again: a
-        later request with it gets a fresh time-to-live. A record taken over keeps its first
-        receipt and provider token, so it is parked for the next request instead."""
-        if record.attempts > 1:
-            unavailable = Outcome(
-                OutcomeKind.UNAVAILABLE,
-                status=record.status,
-                problem=problem,
-                may_have_reached=record.may_have_reached_provider,
-            )
-            return await self.finish(record, unavailable, attempt)
-        audit = self._audits.answered(
-            record, attempt, status=problem.kind.status, code=problem.code.value, replay=False
+        503), audited and not stored: the record is parked for the next request with the key,
+        which takes it over with the same first receipt, so its time-to-live never restarts."""
+        refused = Outcome(
+            OutcomeKind.UNAVAILABLE,
+            status=record.status,
+            problem=problem,
+            may_have_reached=record.may_have_reached_provider,
         )
-        try:
-            await self._store.release(record, audit)
-        except (RecordChanged, StorageUnavailable):
-            # The claim stays until its lease ends; the next request then takes it over.
-            log.error("a refused claim could not be given back", extra={"shipment_id": record.shipment_id})
-        raise problem
+        return await self.finish(record, refused, attempt)
 
     # -- after the hand-off --------------------------------------------------------------------
 
@@ -220,19 +213,23 @@ class IdempotencyGuard:
 
     async def _after_lost_write(self, held: OrderRecord, final: OrderRecord, attempt: Attempt) -> Answer | None:
         current = await self._read_quietly(held.shipment_id)
-        if current is not None and current.lease_owner == held.lease_owner and current.state is final.state:
+        if current is None:
+            # Storage cannot say who wrote: the provider's answer stands, as for a lost write.
+            log.error(
+                "final write met a changed record that could not be read", extra={"shipment_id": held.shipment_id}
+            )
+            return None
+        if current.lease_owner == held.lease_owner and current.state is final.state:
             # Our own write committed but its answer was lost (a timeout, then the client's
             # retry met the new ETag): only this request's lease owner can have written it.
             self._replays.remember(current)
             return None
-        if current is not None and current.state is OrderState.COMPLETED and current.answer is not None:
+        if current.state is OrderState.COMPLETED and current.answer is not None:
             # Our lease ran out and another request took the key over: its answer wins.
             answer = transitions.replay_answer(current.answer, self._renderer.location(current.shipment_id))
             await self._audit_only(held, attempt, answer.status, answer.code, replay=True)
             return answer
-        problem = in_progress()
-        await self._audit_only(held, attempt, problem.kind.status, problem.code.value, replay=True)
-        raise problem
+        raise await self._refuse(held, attempt, in_progress())
 
     def _lease_left(self, record: OrderRecord) -> float:
         """Seconds until this request's lease on ``record`` runs out."""

@@ -114,7 +114,11 @@ def take_over(existing: OrderRecord, *, now: datetime, lease_seconds: float, lea
 def with_outcome(
     record: OrderRecord, *, status: RecipientStatus, provider_id: str | None, now: datetime
 ) -> OrderRecord:
-    """The held record with what the provider said, before its answer is rendered."""
+    """The held record with what the provider said, before its answer is rendered. A terminal
+    status already on the record came from a delivery report while the order was parked: it is
+    what happened to the message, so a retry's outcome does not replace it."""
+    if record.status.is_terminal:
+        return replace(record, provider_id=provider_id or record.provider_id, updated_at=now)
     return replace(record, status=status, provider_id=provider_id, updated_at=now)
 
 

@@ -155,8 +155,10 @@ class SendGate:
         checks: list[_Check] = []
         limits = self._limits(order)
         if limits:
-            # Keyed digest only: the tallies never hold a phone number or an address.
-            key = f"recipient|{order.channel.value}|{self._digester.text('recipient:' + order.recipient)}"
+            # Keyed digest only: the tallies never hold a phone number or an address. An address
+            # is counted case-insensitively: mail systems deliver Victim@ and victim@ to one box.
+            recipient = order.recipient if isinstance(order, SmsOrder) else order.recipient.casefold()
+            key = f"recipient|{order.channel.value}|{self._digester.text('recipient:' + recipient)}"
             checks.append(self._check(key, lambda t, sid, at: decide(t, limits, sid, at), recipient_limited))
         budget = self._settings.sms_daily_segment_budget
         if budget is not None and isinstance(order, SmsOrder):

@@ -76,11 +76,10 @@ class Delivery:
 
     async def _wait_before_retry(self, error: ProviderUnavailable, attempt: int, deadline: Deadline) -> bool:
         """Sleep before the next attempt if it can still start before ``deadline``."""
-        delay = (
-            error.retry_after
-            if error.retry_after is not None
-            else _BACKOFF_SECONDS[min(attempt, len(_BACKOFF_SECONDS) - 1)]
-        )
+        backoff = _BACKOFF_SECONDS[min(attempt, len(_BACKOFF_SECONDS) - 1)]
+        # The provider's Retry-After, but never shorter than our own backoff: a Retry-After of 0
+        # must not become a tight loop on the provider.
+        delay = max(error.retry_after, backoff) if error.retry_after is not None else backoff
         if delay >= deadline.remaining():
             return False
         await self._clock.sleep(delay)

@@ -7,7 +7,7 @@
 
 Event Grid delivers at least once, in any order, and delivers again when the function raises.
 So this raises only when a later delivery can succeed: storage is unavailable, the record kept
-changing under us, or a request still holds the order. Everything else (unknown, purged or
+changing under us, or a request holds the order right now (its lease is live). Everything else (unknown, purged or
 mismatched, a duplicate) is logged and answered as done, so it is never retried forever.
 """
 
@@ -53,7 +53,7 @@ class DeliveryReports:
             if record is None:
                 log.info("delivery report for an unknown or purged order dropped", extra=_fields(report, UNKNOWN))
                 return UNKNOWN
-            verdict = decide(record, report)
+            verdict = decide(record, report, self._clock.now())
             if verdict is Verdict.NOT_YET:
                 raise ReportNotReady("a request still holds the order; deliver the report again later")
             if verdict in (Verdict.MISMATCH, Verdict.DUPLICATE):

@@ -3,7 +3,7 @@
     send          check the sender, country and segments (instant/limits/policy.py)
                   -> claim the key or resolve it (the idempotency guard), reading the recipient's
                      and caller's tallies meanwhile -> count the send or refuse it with 429
-                     (instant/limits/gate.py; a refusal gives the key back, so it may be retried)
+                     (instant/limits/gate.py; a refusal parks the order, so a retry keeps its deadline)
                   -> hand the message to the provider inside the request's deadline (delivery)
                   -> record the outcome with its audit entry and answer (the guard again)
     get_shipment  read the order for its caller (shipments.py)

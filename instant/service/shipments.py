@@ -11,7 +11,14 @@ from instant.domain.answer import Answer
 from instant.domain.clock import Clock
 from instant.domain.deadline import Deadline
 from instant.domain.delivery_status import effective_status
-from instant.domain.errors import ProviderUnavailable, RecordChanged, StorageUnavailable, not_found, storage_unavailable
+from instant.domain.errors import (
+    ProviderMisconfigured,
+    ProviderUnavailable,
+    RecordChanged,
+    StorageUnavailable,
+    not_found,
+    storage_unavailable,
+)
 from instant.domain.ports import AnswerRenderer, EmailGateway, EmailOperationStatus, OrderStore
 from instant.domain.records import Channel, OrderRecord, RecipientStatus
 from instant.idempotency.audit import AuditWriter
@@ -64,7 +71,7 @@ class ShipmentReader:
             receipt = await self._email.status(
                 record.provider_id, deadline=Deadline.after(self._clock, self._refresh_seconds)
             )
-        except ProviderUnavailable:
+        except (ProviderUnavailable, ProviderMisconfigured):
             return record  # show what we know; the next read asks again
         if receipt is None or receipt.status is EmailOperationStatus.RUNNING:
             return record
@@ -72,5 +79,13 @@ class ShipmentReader:
         refreshed = replace(record, status=status, updated_at=self._clock.now())
         try:
             return await self._store.update(refreshed, self._audits.refreshed(refreshed, trace_id))
-        except (RecordChanged, StorageUnavailable):
-            return refreshed  # another reader stored it first, or storage is down: answer what ACS said
+        except RecordChanged:
+            # Another reader or a delivery report wrote first: show what is stored now, never a
+            # status older than it (a report's Email_Delivered must not read as Email_Succeeded).
+            try:
+                current = await self._store.get(record.shipment_id)
+            except StorageUnavailable:
+                current = None
+            return current if current is not None else record
+        except StorageUnavailable:
+            return refreshed  # storage is down: answer what ACS said

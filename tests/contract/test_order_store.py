@@ -116,24 +116,6 @@ async def test_audit_entries_are_kept_in_time_order(store: OrderStore, key: str)
     assert await store.audit_entries(claimed.shipment_id) == [earlier, earlier, later]
 
 
-async def test_release_deletes_the_claim_with_its_audit_entry_and_frees_the_key(store: OrderStore, key: str) -> None:
-    claimed = await store.claim(record(key))
-    entry = audit(claimed.shipment_id, T0, "recipient_rate_limited")
-    await store.release(claimed, entry)
-    assert await store.get(claimed.shipment_id) is None
-    assert await store.audit_entries(claimed.shipment_id) == [entry]
-    assert (await store.claim(record(key, lease_owner="owner-2"))).lease_owner == "owner-2"
-
-
-async def test_release_with_a_stale_etag_changes_nothing(store: OrderStore, key: str) -> None:
-    claimed = await store.claim(record(key))
-    moved = await store.update(replace(claimed, attempts=2), None)
-    with pytest.raises(RecordChanged):
-        await store.release(claimed, audit(claimed.shipment_id, T0, "recipient_rate_limited"))
-    assert await store.get(claimed.shipment_id) == moved
-    assert await store.audit_entries(claimed.shipment_id) == []
-
-
 async def test_an_sms_audit_keeps_its_encoding_and_segments(store: OrderStore, key: str) -> None:
     claimed = await store.claim(record(key))
     sms = audit_entry(claimed.shipment_id, T0, sms_encoding="UCS-2", sms_segments=3)

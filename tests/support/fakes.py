@@ -98,14 +98,6 @@ class InMemoryOrderStore:
             self.audits.setdefault(audit.shipment_id, []).append(audit)
         return stored
 
-    async def release(self, record: OrderRecord, audit: AuditEntry) -> None:
-        self._touch()
-        current = self.records.get(record.shipment_id)
-        if current is None or record.etag is None or current.etag != record.etag:
-            raise RecordChanged("etag mismatch")
-        del self.records[record.shipment_id]
-        self.audits.setdefault(audit.shipment_id, []).append(audit)
-
     async def append_audit(self, audit: AuditEntry) -> None:
         self._touch()
         self.audits.setdefault(audit.shipment_id, []).append(audit)

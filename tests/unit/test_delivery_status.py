@@ -20,6 +20,7 @@ from instant.domain.records import (
     OrderRecord,
     OrderState,
     RecipientStatus,
+    StoredAnswer,
     email_operation_id_for,
     operation_prefix,
     order_id_for,
@@ -153,9 +154,24 @@ def test_the_first_terminal_status_wins_and_a_contradiction_is_audited_only() ->
     assert decide(sms_record(status=S.SMS_FAILED_INVALID_RECIPIENT), sms_report()) is Verdict.AUDIT_ONLY
 
 
-def test_a_report_while_a_request_holds_the_order_waits() -> None:
-    for state in (OrderState.IN_PROGRESS, OrderState.RETRYABLE):
-        assert decide(sms_record(state=state, status=S.SMS_SENDING, provider_id=None), sms_report()) is Verdict.NOT_YET
+def test_a_report_waits_only_while_a_request_holds_the_order() -> None:
+    held = sms_record(
+        state=OrderState.IN_PROGRESS, status=S.SMS_SENDING, provider_id=None, lease_until=T0 + timedelta(seconds=13)
+    )
+    assert decide(held, sms_report(), T0) is Verdict.NOT_YET
+    # nobody's: the holder's lease ran out (it crashed), or the order is parked for the next request
+    assert decide(held, sms_report(), T0 + timedelta(seconds=14)) is Verdict.APPLY
+    parked = sms_record(state=OrderState.RETRYABLE, status=S.SMS_SENDING, provider_id=None)
+    assert decide(parked, sms_report(), T0) is Verdict.APPLY
+
+
+def test_a_real_report_replaces_the_services_own_outcome_unknown() -> None:
+    # a 502 outcome_unknown stored SMS_Failed as the service's guess; ACS's report is the truth
+    guessed = sms_record(status=S.SMS_FAILED, answer=StoredAnswer(502, "{}", "outcome_unknown"))
+    assert decide(guessed, sms_report(), T0) is Verdict.APPLY
+    # a failure ACS reported stays: the first terminal report wins
+    reported = sms_record(status=S.SMS_FAILED, answer=StoredAnswer(201, "{}", "created"))
+    assert decide(reported, sms_report(), T0) is Verdict.AUDIT_ONLY
 
 
 def test_another_recipient_channel_or_message_is_a_mismatch() -> None:
@@ -200,8 +216,18 @@ def test_an_email_without_a_report_fails_48_hours_after_first_receipt() -> None:
     expires = T0 + timedelta(hours=48)
     assert effective_status(record, expires - timedelta(seconds=1), GRACE) == (S.EMAIL_SUCCEEDED, T0)
     assert effective_status(record, expires, GRACE) == (S.EMAIL_FAILED_TTL, expires)
+    # an operation ACS took but never finished, and no report: its time is up all the same
     sending = email_record(status=S.EMAIL_SENDING)
-    assert effective_status(sending, expires, GRACE)[0] is S.EMAIL_SENDING
+    assert effective_status(sending, expires - timedelta(seconds=1), GRACE)[0] is S.EMAIL_SENDING
+    assert effective_status(sending, expires, GRACE)[0] is S.EMAIL_FAILED_TTL
+
+
+def test_a_parked_sms_past_its_deadline_and_the_grace_reads_failed_ttl() -> None:
+    parked = sms_record(state=OrderState.RETRYABLE, status=S.SMS_SENDING, provider_id=None)
+    assert parked.deadline is not None
+    expires = parked.deadline + GRACE
+    assert effective_status(parked, expires - timedelta(seconds=1), GRACE)[0] is S.SMS_SENDING
+    assert effective_status(parked, expires, GRACE) == (S.SMS_FAILED_TTL, expires)
 
 
 def test_the_email_operation_id_leads_back_to_its_shipment_and_changes_per_generation() -> None:

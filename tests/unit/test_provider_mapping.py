@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
 import pytest
@@ -15,10 +15,11 @@ from azure.core.exceptions import (
     ServiceResponseTimeoutError,
 )
 
+from instant.adapters.acs_email import AcsEmailGateway, _send_refused
 from instant.adapters.acs_email import _receipt as email_receipt
-from instant.adapters.acs_email import _send_refused
 from instant.adapters.acs_sms import _receipt
 from instant.adapters.provider_errors import retry_after, transport_failure
+from instant.domain.deadline import Deadline
 from instant.domain.errors import (
     ProviderMisconfigured,
     ProviderOutcomeUnknown,
@@ -26,6 +27,7 @@ from instant.domain.errors import (
     ProviderUnavailable,
 )
 from instant.domain.ports import EmailOperationStatus
+from tests.support.fakes import FakeClock
 
 
 class FakeResponse:
@@ -60,6 +62,9 @@ def test_accepted_item_is_a_receipt() -> None:
         ),
         (FakeResponse(202, item(successful=True, httpStatusCode=202)), ProviderOutcomeUnknown, None, None),
         (FakeResponse(202, {"unexpected": 1}), ProviderOutcomeUnknown, None, None),
+        # an item that cannot be read is an unknown outcome, never an unhandled error (a 500)
+        (FakeResponse(202, item(successful=False, httpStatusCode="n/a")), ProviderOutcomeUnknown, None, None),
+        (FakeResponse(202, {"value": ["not an object"]}), ProviderOutcomeUnknown, None, None),
         # a repeat outside the 5-minute window, item form (recorded) and request form
         (FakeResponse(202, item(successful=False, httpStatusCode=412)), ProviderOutcomeUnknown, None, None),
         (FakeResponse(412, {}), ProviderOutcomeUnknown, None, None),
@@ -157,3 +162,24 @@ def test_email_operation_statuses(status: str, code: str | None, expected: Email
 @pytest.mark.parametrize(("value", "seconds"), [("3", 3.0), ("0.5", 0.5), ("-1", 0.0), ("soon", None), (None, None)])
 def test_retry_after_parsing(value: str | None, seconds: float | None) -> None:
     assert retry_after({"Retry-After": value} if value is not None else {}) == seconds
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_an_email_status_check_refused_for_our_credentials_is_a_configuration_error(status: int) -> None:
+    class Answer:
+        status_code = status
+        headers: ClassVar[dict[str, str]] = {}
+
+        async def read(self) -> bytes:
+            return b""
+
+        def text(self) -> str:
+            return ""
+
+    class Client:
+        async def send_request(self, request: object, **options: object) -> Answer:
+            return Answer()
+
+    gateway = AcsEmailGateway(Client(), "https://example.communication.azure.com")  # type: ignore[arg-type]
+    with pytest.raises(ProviderMisconfigured):
+        await gateway.status("00000000-0000-5000-8000-000000000000", deadline=Deadline.after(FakeClock(), 5))

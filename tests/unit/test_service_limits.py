@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import replace
+from datetime import timedelta
 
 from instant.domain.errors import ProviderUnavailable
 from instant.domain.orders import EmailOrder, SmsOrder
@@ -25,8 +26,8 @@ def limited(**limits: object) -> World:
     return build_world(replace(SETTINGS, limits=LimitSettings(**defaults)))  # type: ignore[arg-type]
 
 
-def sms(key: str, phone: str = "+4799999999", body: str = "Your code is 123456.") -> SmsOrder:
-    return SmsOrder(key, None, phone, 300, None, body)
+def sms(key: str, phone: str = "+4799999999", body: str = "Your code is 123456.", ttl: int = 300) -> SmsOrder:
+    return SmsOrder(key, None, phone, ttl, None, body)
 
 
 def code(body: str) -> str:
@@ -42,20 +43,37 @@ async def test_the_sixth_new_order_to_a_number_gets_429_with_retry_after_and_not
     assert (refused.status, code(refused.body)) == (429, "recipient_rate_limited")
     assert dict(refused.headers)["Retry-After"] == "500"  # the first send leaves the window in 500 s
     assert len(world.sms.sent) == 5
-    # Audited, and the claim given back: the key is not used up.
+    # Audited, not stored: the record is parked for a retry (its first receipt, and so its
+    # time-to-live, stay), with no answer kept.
     shipment = shipment_id_for(CALLER.caller, Channel.SMS, "k5")
     assert [(a.outcome, a.http_status) for a in world.store.audits[shipment]] == [("recipient_rate_limited", 429)]
-    assert shipment not in world.store.records
+    parked = world.store.records[shipment]
+    assert (parked.state, parked.answer) == (OrderState.RETRYABLE, None)
 
 
 async def test_a_refused_key_may_be_sent_again_once_the_window_has_room() -> None:
     world = limited()
     for i in range(5):
         await world.send(sms(f"k{i}"), CALLER)
-    assert (await world.send(sms("late"), CALLER)).status == 429
+    assert (await world.send(sms("late", ttl=3600), CALLER)).status == 429
     world.clock.advance(601)
-    assert (await world.send(sms("late"), CALLER)).status == 201  # a fresh time-to-live, too
+    assert (await world.send(sms("late", ttl=3600), CALLER)).status == 201
     assert len(world.sms.sent) == 6
+    # the retry kept the first receipt: its deadline did not restart
+    late = world.store.records[shipment_id_for(CALLER.caller, Channel.SMS, "late")]
+    assert late.deadline == late.received_at + timedelta(seconds=3600)
+    assert late.received_at == world.clock.now() - timedelta(seconds=601)
+
+
+async def test_a_refusal_never_restarts_the_time_to_live() -> None:
+    world = limited()
+    for i in range(5):
+        await world.send(sms(f"k{i}"), CALLER)
+    assert (await world.send(sms("late", ttl=300), CALLER)).status == 429
+    world.clock.advance(601)  # room in the window again, but the key's 300 s have run out
+    answer = await world.send(sms("late", ttl=300), CALLER)
+    assert (answer.status, code(answer.body)) == (410, "ttl_expired")
+    assert len(world.sms.sent) == 5
 
 
 async def test_a_takeover_refused_by_the_limit_is_parked_with_its_first_receipt() -> None:
@@ -88,10 +106,10 @@ async def test_replays_409s_422s_and_refusals_never_count() -> None:
     for i in range(1, 5):
         assert (await world.send(sms(f"k{i}"), CALLER)).status == 201
     for i in range(5, 9):
-        assert (await world.send(sms(f"k{i}"), CALLER)).status == 429
+        assert (await world.send(sms(f"k{i}", ttl=3600), CALLER)).status == 429
     world.clock.advance(601)  # the five counted leave the window; the refusals never entered it
     for i in range(5, 10):
-        assert (await world.send(sms(f"k{i}"), CALLER)).status == 201
+        assert (await world.send(sms(f"k{i}", ttl=3600), CALLER)).status == 201
 
 
 async def test_a_takeover_of_a_counted_order_is_not_counted_twice() -> None:
