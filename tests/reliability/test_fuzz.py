@@ -29,6 +29,7 @@ from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis import checks as st_checks
+from schemathesis.core.failures import FailureGroup
 
 from instant.entrypoints.openapi import openapi_document
 from tests.support.reliability import FAULTS, WATCHED, figure
@@ -124,7 +125,7 @@ def fuzz(base_url: str, examples: int) -> Findings:
         foreign_sender = foreign_sender and _sms_sender(case.body) not in (None, OWNED_SMS_SENDER)
         try:
             case.validate_response(response, checks=CHECKS)
-        except AssertionError as exc:  # schemathesis' failures are AssertionErrors
+        except (AssertionError, FailureGroup) as exc:  # one failure, or several found together
             for line in str(exc).splitlines():
                 if line.startswith("- ") and not (foreign_sender and "Server error" in line):
                     findings.fail(f"{case.operation.label}: {line[2:]}", case, str(exc))
