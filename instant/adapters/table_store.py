@@ -23,6 +23,7 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient
 
+from instant.adapters.lazy_table import LazyTable
 from instant.adapters.table_entities import (
     AUDIT_ROW_PREFIX,
     ORDER_ROW,
@@ -60,29 +61,14 @@ class TableOrderStore:
 
     def __init__(self, client: TableClient, *, create_table: bool = False) -> None:
         self._client = client
-        # Local runs create their table; in Azure the Bicep template does. It is created on first
-        # use, not at start-up, so a storage that is down when the worker starts gives 503s until
-        # it is back, and then works, with no restart.
-        self._table_ready = not create_table
-        self._creating = asyncio.Lock()
+        self._table = LazyTable(client, create=create_table)
 
     async def ensure_table(self) -> None:
         """Create the table if it is missing (local runs; Bicep creates it in Azure)."""
-        try:
-            await self._client.create_table()
-        except ResourceExistsError:
-            pass
-        except AzureError as exc:
-            raise StorageUnavailable("cannot create the table") from exc
+        await self._table.create()
 
     async def _ready(self) -> None:
-        """The table exists (one create per worker, the first time a call needs it)."""
-        if self._table_ready:
-            return
-        async with self._creating:
-            if not self._table_ready:
-                await self.ensure_table()
-                self._table_ready = True
+        await self._table.ready()
 
     async def claim(self, record: OrderRecord) -> OrderRecord:
         """Conditional insert; see ``OrderStore.claim``."""

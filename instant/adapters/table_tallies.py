@@ -9,7 +9,6 @@ the orders' table; the retention purge only ever selects RowKey "order" and "aud
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +24,7 @@ from azure.core.exceptions import (
 from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
+from instant.adapters.lazy_table import LazyTable
 from instant.domain.errors import RecordChanged, StorageUnavailable
 from instant.domain.ports import Tally, TallyEntry, purge_cutoff
 
@@ -71,22 +71,10 @@ class TableTallyStore:
 
     def __init__(self, client: TableClient, *, create_table: bool = False) -> None:
         self._client = client
-        self._table_ready = not create_table
-        self._creating = asyncio.Lock()
+        self._table = LazyTable(client, create=create_table)
 
     async def _ready(self) -> None:
-        # Local runs create the table on first use (as TableOrderStore does); Bicep does in Azure.
-        if self._table_ready:
-            return
-        async with self._creating:
-            if not self._table_ready:
-                try:
-                    await self._client.create_table()
-                except ResourceExistsError:
-                    pass
-                except AzureError as exc:
-                    raise StorageUnavailable("cannot create the table") from exc
-                self._table_ready = True
+        await self._table.ready()
 
     async def read(self, key: str) -> Tally:
         """Point read; a missing tally is an empty one."""

@@ -15,36 +15,11 @@ import pytest
 
 from instant.domain.delivery_status import Report
 from instant.domain.errors import ProviderUnavailable
-from instant.domain.orders import EmailOrder, SmsOrder
-from instant.domain.ports import EmailContentType, EmailOperationStatus, EmailReceipt
+from instant.domain.ports import EmailOperationStatus, EmailReceipt
 from instant.domain.records import Channel, OrderState, RecipientStatus, shipment_id_for
 from tests.support.fakes import FakeEmailGateway
+from tests.support.reports import TRACE, email_order, sms_order
 from tests.support.unit import CALLER, World, build_world
-
-TRACE = "f" * 32
-
-
-def sms_order(key: str = "otp-1") -> SmsOrder:
-    return SmsOrder(
-        idempotency_id=key,
-        senders_reference=None,
-        phone_number="+4799999999",
-        ttl_seconds=300,
-        sender=None,
-        body="1234",
-    )
-
-
-def email_order(key: str = "mail-1") -> EmailOrder:
-    return EmailOrder(
-        idempotency_id=key,
-        senders_reference=None,
-        email_address="user@example.no",
-        subject="s",
-        body="b",
-        content_type=EmailContentType.PLAIN,
-        sender=None,
-    )
 
 
 def sms_report(shipment_id: str, status: str = "Delivered", message_id: str = "Outgoing_1") -> Report:

@@ -11,40 +11,14 @@ import pytest
 
 from instant.domain.delivery_status import Report
 from instant.domain.errors import RecordChanged, StorageUnavailable
-from instant.domain.orders import EmailOrder, SmsOrder
-from instant.domain.ports import EmailContentType
 from instant.domain.records import AuditEntry, Channel, OrderRecord, RecipientStatus, shipment_id_for
 from instant.entrypoints.answers import wire_time
 from instant.entrypoints.delivery_reports import EMAIL_EVENT, SMS_EVENT, report_from_event
 from instant.service.delivery_reports import ReportNotReady
 from tests.support.builders import order_record
 from tests.support.fakes import InMemoryOrderStore
+from tests.support.reports import TRACE, email_order, sms_order
 from tests.support.unit import CALLER, World, build_world
-
-TRACE = "f" * 32
-
-
-def sms_order(key: str = "otp-1") -> SmsOrder:
-    return SmsOrder(
-        idempotency_id=key,
-        senders_reference=None,
-        phone_number="+4799999999",
-        ttl_seconds=300,
-        sender=None,
-        body="1234",
-    )
-
-
-def email_order(key: str = "mail-1") -> EmailOrder:
-    return EmailOrder(
-        idempotency_id=key,
-        senders_reference=None,
-        email_address="user@example.no",
-        subject="s",
-        body="b",
-        content_type=EmailContentType.PLAIN,
-        sender=None,
-    )
 
 
 async def sent_sms(world: World, key: str = "otp-1") -> OrderRecord:
