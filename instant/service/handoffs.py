@@ -64,9 +64,11 @@ class SmsHandOff:
         self._order = order
 
     def deadline(self, record: OrderRecord, budget: Deadline) -> Deadline:
+        """When attempts must end."""
         return budget.not_after(record.deadline)
 
     def expired(self, record: OrderRecord, may_have_reached: bool) -> Outcome | None:
+        """A final outcome if no attempt may start any more."""
         assert record.deadline is not None, "an SMS order has a time-to-live"
         # An attempt started in the last moments would reach the provider after the deadline.
         if self._clock.now() < record.deadline - HAND_OFF_MARGIN:
@@ -88,6 +90,7 @@ class SmsHandOff:
         )
 
     async def attempt(self, record: OrderRecord, deadline: Deadline, may_have_reached: bool) -> Outcome:
+        """One attempt; raises the gateway's errors."""
         assert record.deadline is not None
         remaining_ttl = (record.deadline - self._clock.now()).total_seconds()
         message = SmsMessage(
@@ -103,6 +106,7 @@ class SmsHandOff:
         return Outcome(OutcomeKind.ACCEPTED, RecipientStatus.SMS_ACCEPTED, provider_id=receipt.message_id)
 
     def rejected(self, record: OrderRecord, error: ProviderRejected) -> Outcome:
+        """The outcome of a refusal for good."""
         return Outcome(
             OutcomeKind.FAILED,
             RecipientStatus.SMS_FAILED_INVALID_RECIPIENT,
@@ -123,12 +127,15 @@ class EmailHandOff:
         self._wait_seconds = wait_seconds
 
     def deadline(self, record: OrderRecord, budget: Deadline) -> Deadline:
+        """When attempts must end."""
         return budget  # email has no time-to-live
 
     def expired(self, record: OrderRecord, may_have_reached: bool) -> Outcome | None:
+        """A final outcome if no attempt may start any more."""
         return None
 
     async def attempt(self, record: OrderRecord, deadline: Deadline, may_have_reached: bool) -> Outcome:
+        """One attempt; raises the gateway's errors."""
         operation_id = _operation_id(record)
         receipt = None
         if may_have_reached:
@@ -158,6 +165,7 @@ class EmailHandOff:
     def rejected(
         self, record: OrderRecord, error: ProviderRejected, status: RecipientStatus = RecipientStatus.EMAIL_FAILED
     ) -> Outcome:
+        """The outcome of a refusal for good."""
         return Outcome(
             OutcomeKind.FAILED,
             status,
