@@ -18,7 +18,7 @@ import asyncio
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from bench.load import ClosedLoopResult
 from bench.payloads import (
@@ -36,7 +36,7 @@ from bench.payloads import (
 from instant import bootstrap
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
-from instant.adapters.table_store import TableOrderStore
+from instant.adapters.table_rows import TableRows
 from instant.config import Settings
 from instant.domain.clock import SystemClock
 from instant.domain.deadline import Deadline
@@ -55,6 +55,7 @@ from instant.entrypoints.answers import WireRenderer
 from instant.idempotency import transitions
 from instant.idempotency.audit import Attempt, AuditWriter
 from instant.service.handoffs import email_status
+from instant.storage.order_store import PeriodOrderStore
 
 _CLOCK = SystemClock()
 _RENDERER = WireRenderer()
@@ -102,7 +103,7 @@ def _final(
 class Floor:
     """The floor's calls, through the service's own adapters' public methods."""
 
-    def __init__(self, store: TableOrderStore, sms: AcsSmsGateway, email: AcsEmailGateway) -> None:
+    def __init__(self, store: PeriodOrderStore, sms: AcsSmsGateway, email: AcsEmailGateway) -> None:
         self.store = store
         self.sms = sms
         self.email = email
@@ -113,14 +114,19 @@ class Floor:
         pays for the same client and transport configuration; only the service is left out."""
         credential = bootstrap.acs_credential(config)
         return cls(
-            TableOrderStore(bootstrap.table_client(config)),
+            PeriodOrderStore(
+                TableRows(bootstrap.table_service(config)),
+                base=config.instant_table_name,
+                retention=timedelta(hours=config.idempotency_retention_hours),
+                clock=SystemClock(),
+            ),
             AcsSmsGateway.create(config.acs_endpoint, credential),
             AcsEmailGateway.create(config.acs_endpoint, credential),
         )
 
     async def ensure_table(self) -> None:
-        """The app creates its table on its first request; the floor may run first."""
-        await self.store.ensure_table()
+        """The app creates its tables on its first request; the floor may run first."""
+        await self.store.prepare_periods(datetime.now(UTC))
 
     async def close(self) -> None:
         """Close the clients."""

@@ -11,16 +11,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import timedelta
 from functools import cache
 from typing import NamedTuple
 
 from azure.core.credentials import AzureKeyCredential
 from azure.core.credentials_async import AsyncTokenCredential
-from azure.data.tables.aio import TableClient
+from azure.data.tables.aio import TableClient, TableServiceClient
 
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
-from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
+from instant.adapters.table_rows import TABLE_CLIENT_OPTIONS, TableRows
 from instant.adapters.table_tallies import TableTallyStore
 from instant.adapters.traced import TracedEmailGateway, TracedOrderStore, TracedSmsGateway
 from instant.adapters.transport import transport_options
@@ -29,6 +30,7 @@ from instant.domain.clock import Clock, SystemClock
 from instant.domain.ports import Closeable, EmailGateway, OrderStore, SmsGateway, TallyStore
 from instant.entrypoints.answers import WireRenderer
 from instant.service.instant_service import InstantService, ServiceSettings
+from instant.storage.order_store import PeriodOrderStore
 
 log = logging.getLogger("instant.bootstrap")
 
@@ -97,6 +99,21 @@ def table_client(config: Settings, credential: AsyncTokenCredential | None = Non
     )
 
 
+def table_service(config: Settings, credential: AsyncTokenCredential | None = None) -> TableServiceClient:
+    """The Table service client (the period tables' clients share its connection)."""
+    if config.tables_connection_string is not None:
+        return TableServiceClient.from_connection_string(
+            config.tables_connection_string.get_secret_value(), **TABLE_CLIENT_OPTIONS, **transport_options()
+        )
+    assert config.tables_endpoint is not None  # guaranteed by Settings
+    return TableServiceClient(
+        config.tables_endpoint,
+        credential=credential or token_credential(),
+        **TABLE_CLIENT_OPTIONS,
+        **transport_options(),
+    )
+
+
 def acs_credential(
     config: Settings, credential: AsyncTokenCredential | None = None
 ) -> AzureKeyCredential | AsyncTokenCredential:
@@ -125,8 +142,14 @@ async def build_service(config: Settings, *, decorate: PortsDecorator | None = N
     # SDK clients never close a credential they were given, so the service owns it and closes
     # it after them (InstantService.close).
     credential = token_credential() if uses_managed_identity(config) else None
-    # Local runs create their table (on first use: storage may be down right now); Bicep does in Azure.
-    store = TableOrderStore(table_client(config, credential), create_table=config.tables_connection_string is not None)
+    # Orders live in a table per period, created by the app (on first use, and ahead by the
+    # retention timer); the base table (Bicep's, or created locally) holds the layout and tallies.
+    store = PeriodOrderStore(
+        TableRows(table_service(config, credential)),
+        base=config.instant_table_name,
+        retention=timedelta(hours=config.idempotency_retention_hours),
+        clock=SystemClock(),
+    )
     acs = acs_credential(config, credential)
     ports = Ports(
         store, AcsSmsGateway.create(config.acs_endpoint, acs), AcsEmailGateway.create(config.acs_endpoint, acs)

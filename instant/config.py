@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     instant_email_wait_seconds: float = Field(default=0.0, ge=0, le=60)
     # At least the longest time-to-live (172800 s): a key purged before its deadline could be
     # reused with a fresh window, which the contract forbids.
-    idempotency_retention_hours: int = Field(default=168, ge=48)
+    # At most 336 h (14 days): storage periods are at least twice that long
+    # (instant/storage/periods.py), so a live order is in one of two tables.
+    idempotency_retention_hours: int = Field(default=168, ge=48, le=336)
     audit_retention_days: int = Field(default=365, ge=1)
     # An SMS still SMS_Accepted this long after its deadline, with no delivery report, reads
     # SMS_Failed_TTL (derived when read; a later report still wins).

@@ -6,7 +6,7 @@ the service nor an adapter knows about them.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from opentelemetry.trace import Span, SpanKind
 
@@ -89,7 +89,7 @@ class TracedOrderStore:
             set_attributes(span, {RESULT: "updated"})
             return updated
 
-    async def append_audit(self, audit: AuditEntry) -> None:
+    async def append_audit(self, audit: AuditEntry, *, beside: OrderRecord | None = None) -> None:
         """Append, in a span."""
         with traced_span("instant.audit.append") as span:
             set_attributes(
@@ -102,7 +102,7 @@ class TracedOrderStore:
                     REPLAY: audit.replay,
                 },
             )
-            await self.inner.append_audit(audit)
+            await self.inner.append_audit(audit, beside=beside)
 
     async def orders_with_prefix(self, shipment_prefix: str) -> list[OrderRecord]:
         """Key-range read, in a span."""
@@ -130,6 +130,18 @@ class TracedOrderStore:
             deleted = await self.inner.purge_audit(before, limit=limit)
             set_attributes(span, {DELETED: deleted, LIMIT: limit})
             return deleted
+
+    async def prepare_periods(self, now: datetime) -> list[str]:
+        """Prepare the coming periods, in a span."""
+        with traced_span("instant.store.prepare_periods"):
+            return await self.inner.prepare_periods(now)
+
+    async def drop_expired_periods(self, now: datetime, audit_retention: timedelta) -> list[str]:
+        """Drop expired periods, in a span."""
+        with traced_span("instant.store.drop_expired_periods") as span:
+            dropped = await self.inner.drop_expired_periods(now, audit_retention)
+            set_attributes(span, {DELETED: len(dropped)})
+            return dropped
 
     async def close(self) -> None:
         """Close the inner port."""

@@ -11,7 +11,7 @@ SDK's own form at its boundary, and nothing in between converts it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Protocol
 
@@ -60,8 +60,9 @@ class OrderStore(Protocol):
         """
         ...
 
-    async def append_audit(self, audit: AuditEntry) -> None:
-        """Audit entry of a request that changed no state (a replay, a 409, a 422)."""
+    async def append_audit(self, audit: AuditEntry, *, beside: OrderRecord | None = None) -> None:
+        """Audit entry of a request that changed no state (a replay, a 409, a 422), stored
+        beside the order it is about (``beside``, as read from this store)."""
         ...
 
     async def orders_with_prefix(self, shipment_prefix: str) -> list[OrderRecord]:
@@ -91,6 +92,16 @@ class OrderStore(Protocol):
         milliseconds); one already gone counts as deleted. Order records are not touched. Returns
         the number deleted. Raises StorageUnavailable.
         """
+        ...
+
+    async def prepare_periods(self, now: datetime) -> list[str]:
+        """Make ready the storage of the current and the next period (instant/storage/periods.py);
+        their names."""
+        ...
+
+    async def drop_expired_periods(self, now: datetime, audit_retention: timedelta) -> list[str]:
+        """Drop the storage of every period whose audit entries are all older than
+        ``audit_retention``; the names dropped."""
         ...
 
     async def close(self) -> None:

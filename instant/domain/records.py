@@ -164,6 +164,8 @@ class OrderRecord:
     # redelivered report finds its key here and writes nothing.
     report_keys: tuple[str, ...] = ()
     etag: str | None = field(default=None, compare=False)
+    # Where the store keeps it (a table name, instant/storage/periods.py); set by the store.
+    stored_in: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

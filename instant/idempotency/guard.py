@@ -247,7 +247,7 @@ class IdempotencyGuard:
         """The entry of a request that changed no state (a replay, a 409, a 422)."""
         try:
             await self._store.append_audit(
-                self._audits.answered(record, attempt, status=status, code=code, replay=replay)
+                self._audits.answered(record, attempt, status=status, code=code, replay=replay), beside=record
             )
         except StorageUnavailable:
             log.error("audit entry could not be written", extra={"shipment_id": record.shipment_id})

@@ -1,7 +1,12 @@
-"""Retention: order records and audit entries past their retention are deleted, in bounded runs.
+"""Retention: what is past its retention is deleted, in bounded runs.
 
 The timer (instant/entrypoints/retention_timer.py) runs ``Retention.purge`` hourly; Table Storage
-has no TTL, so this is the only thing that ever deletes.
+has no TTL, so this is the only thing that ever deletes. Orders and their audit entries live in
+a table per period (instant/storage/periods.py): a run drops the tables whose audit entries are
+all past retention (one request per table, whatever it holds) and creates the next period's
+table ahead of its first order. An order past the idempotency retention is not deleted: it
+counts as absent. The base table of earlier versions is still purged row by row (its orders
+and audit entries, and the controls' tallies, which live there), in runs of at most ``limit``.
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ class PurgeReport:
     audit_cutoff: datetime
     limit: int
     tallies: int = 0  # the abuse controls' counters that count nothing any more
+    dropped: tuple[str, ...] = ()  # period tables dropped whole
+    prepared: tuple[str, ...] = ()  # period tables made ready ahead of their first order
 
     @property
     def more_left(self) -> bool:
@@ -67,18 +74,23 @@ class Retention:
         now = now or self._clock.now()
         order_cutoff = now - self._retention
         audit_cutoff = now - self._audit_retention
+        prepared = await self._store.prepare_periods(now)
+        dropped = await self._store.drop_expired_periods(now, self._audit_retention)
         orders = await self._store.purge_orders(order_cutoff, limit=self._limit)
         audit_entries = await self._store.purge_audit(audit_cutoff, limit=self._limit)
         tallies = 0
         if self._tallies is not None:
             tallies = await self._tallies.purge(now - self._tally_retention, limit=self._limit)
-        report = PurgeReport(orders, audit_entries, order_cutoff, audit_cutoff, self._limit, tallies)
+        report = PurgeReport(
+            orders, audit_entries, order_cutoff, audit_cutoff, self._limit, tallies, tuple(dropped), tuple(prepared)
+        )
         log.info(
             "retention purge",
             extra={
                 "orders_deleted": orders,
                 "audit_entries_deleted": audit_entries,
                 "tallies_deleted": tallies,
+                "period_tables_dropped": ",".join(dropped) or None,
                 "order_cutoff": order_cutoff.isoformat(),
                 "audit_cutoff": audit_cutoff.isoformat(),
                 "more_left": report.more_left,

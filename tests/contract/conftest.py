@@ -2,14 +2,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from azure.data.tables.aio import TableClient
 
-from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
 from instant.domain.ports import OrderStore
+from instant.storage.order_store import PeriodOrderStore
 from sandbox.services import AzuriteProcess
-from tests.support.fakes import InMemoryOrderStore
+from tests.support.builders import T0
+from tests.support.fake_rows import FakeRows
+from tests.support.fakes import FakeClock, InMemoryOrderStore
+from tests.support.stores import period_store
+
+# The contract's records are received around T0: the table store runs with the clock there, and
+# its periods placed so T0 is away from a period's start (one table), or near it (two tables),
+# or before the first period (the base table alone: how an earlier version's table is kept).
+AWAY = T0 - timedelta(days=40)
+NEAR = T0 - timedelta(days=1)
+LEGACY = datetime(2100, 1, 1, tzinfo=UTC)
+RETENTION = timedelta(days=14)
 
 
 @pytest.fixture
@@ -18,15 +29,27 @@ def memory_store() -> OrderStore:
 
 
 @pytest.fixture
+def rows_store() -> OrderStore:
+    """The production store over the in-memory rows, away from a period's start."""
+    return PeriodOrderStore(FakeRows(), base="contract", retention=RETENTION, clock=FakeClock(T0), since=AWAY)
+
+
+@pytest.fixture
 async def table_store(azurite: AzuriteProcess) -> AsyncIterator[OrderStore]:
-    client = TableClient.from_connection_string(azurite.connection_string, "contract", **TABLE_CLIENT_OPTIONS)
-    store = TableOrderStore(client)
-    await store.ensure_table()
+    store = period_store(azurite.connection_string, "contract", since=AWAY, clock=FakeClock(T0), retention=RETENTION)
     yield store
     await store.close()
 
 
-@pytest.fixture(params=["memory_store", "table_store"])
+@pytest.fixture
+async def near_table_store(azurite: AzuriteProcess) -> AsyncIterator[OrderStore]:
+    clock = FakeClock(T0)
+    store = period_store(azurite.connection_string, "contractnear", since=NEAR, clock=clock, retention=RETENTION)
+    yield store
+    await store.close()
+
+
+@pytest.fixture(params=["memory_store", "rows_store", "table_store", "near_table_store"])
 def store(request: pytest.FixtureRequest) -> OrderStore:
     # A sync fixture, so pytest-asyncio can set up the async one it names.
     chosen: OrderStore = request.getfixturevalue(request.param)
@@ -37,11 +60,9 @@ def store(request: pytest.FixtureRequest) -> OrderStore:
 async def empty_table_store(azurite: AzuriteProcess) -> AsyncIterator[OrderStore]:
     """A Table store on a table of its own: purge tests count rows, so no other test's rows."""
     name = f"purge{uuid.uuid4().hex[:16]}"
-    client = TableClient.from_connection_string(azurite.connection_string, name, **TABLE_CLIENT_OPTIONS)
-    store = TableOrderStore(client)
-    await store.ensure_table()
+    store = period_store(azurite.connection_string, name, since=LEGACY, clock=FakeClock(T0), retention=RETENTION)
     yield store
-    await client.delete_table()
+    await store._rows.drop(name)
     await store.close()
 
 

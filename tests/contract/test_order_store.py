@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from instant.adapters.table_store import TableOrderStore
 from instant.domain.errors import KeyAlreadyClaimed, RecordChanged
 from instant.domain.ports import OrderStore
 from instant.domain.records import (
@@ -22,6 +21,7 @@ from instant.domain.records import (
     StoredAnswer,
     shipment_id_for,
 )
+from instant.storage.order_store import PeriodOrderStore
 from tests.support.builders import T0, audit_entry, order_record
 
 
@@ -236,7 +236,7 @@ async def test_purge_deletes_old_orders_in_bounded_batches(empty_store: OrderSto
 
 
 async def test_purge_audit_deletes_entries_before_the_cutoff_only(empty_store: OrderStore, key: str) -> None:
-    claimed = await claim_at(empty_store, CUTOFF - timedelta(days=400))
+    claimed = await claim_at(empty_store, CUTOFF - timedelta(days=1))
     sid = claimed.shipment_id
     entries = [
         audit(sid, CUTOFF - timedelta(days=1)),
@@ -300,18 +300,18 @@ async def test_table_purge_deletes_with_an_etag_match(
     empty_table_store: OrderStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given: a request updates the record between the purge's query and its delete
-    assert isinstance(empty_table_store, TableOrderStore)
+    assert isinstance(empty_table_store, PeriodOrderStore)
     claimed = await claim_at(empty_table_store, CUTOFF - timedelta(hours=1))
-    client = empty_table_store._client
-    real_delete = client.delete_entity
+    rows = empty_table_store._rows
+    real_delete = rows.delete
     updated: list[OrderRecord] = []
 
-    async def delete_after_an_update(*args: Any, **kwargs: Any) -> None:
+    async def delete_after_an_update(*args: Any, **kwargs: Any) -> bool:
         if not updated:
             updated.append(await empty_table_store.update(replace(claimed, lease_owner="taker"), None))
-        await real_delete(*args, **kwargs)
+        return await real_delete(*args, **kwargs)
 
-    monkeypatch.setattr(client, "delete_entity", delete_after_an_update)
+    monkeypatch.setattr(rows, "delete", delete_after_an_update)
     # when
     deleted = await empty_table_store.purge_orders(CUTOFF, limit=10)
     # then: the 412 leaves the record for the next run

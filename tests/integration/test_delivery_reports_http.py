@@ -8,9 +8,8 @@ from typing import Any
 
 import aiohttp
 import pytest
-from azure.data.tables.aio import TableClient
 
-from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
+from instant.storage.order_store import PeriodOrderStore
 from sandbox.delivery_events import NOTIFICATION, sms_report_event
 from sandbox.services import AzuriteProcess
 from sandbox.stack import LocalStack
@@ -24,6 +23,7 @@ from tests.support.integration import (
     new_phone,
     sms_payload,
 )
+from tests.support.stores import period_store
 
 pytestmark = pytest.mark.integration
 TABLE = "reportorders"
@@ -45,10 +45,8 @@ async def reports_api(report_stack: LocalStack) -> AsyncIterator[Api]:
 
 
 @pytest.fixture
-async def table(azurite: AzuriteProcess) -> AsyncIterator[TableOrderStore]:
-    store = TableOrderStore(
-        TableClient.from_connection_string(azurite.connection_string, TABLE, **TABLE_CLIENT_OPTIONS)
-    )
+async def table(azurite: AzuriteProcess) -> AsyncIterator[PeriodOrderStore]:
+    store = period_store(azurite.connection_string, TABLE)
     yield store
     await store.close()
 
@@ -64,7 +62,7 @@ async def _send(api: Api, channel: str, payload: dict[str, Any]) -> str:
     [(None, "SMS_Delivered"), ("+4790000011", "SMS_Failed"), ("+4790000012", "SMS_Failed_Expired")],
 )
 async def test_an_sms_goes_from_accepted_to_its_report(
-    reports_api: Api, table: TableOrderStore, phone: str | None, final: str
+    reports_api: Api, table: PeriodOrderStore, phone: str | None, final: str
 ) -> None:
     path = await _send(reports_api, "sms", sms_payload(new_key(), phone or new_phone()))
     shipment = await reports_api.wait_for_recipient_status(path, final, timeout=10)
@@ -92,7 +90,7 @@ async def test_an_email_goes_to_its_report(reports_api: Api, address: str | None
 
 
 async def test_a_redelivered_contradicting_report_is_audited_once(
-    reports_api: Api, report_stack: LocalStack, table: TableOrderStore
+    reports_api: Api, report_stack: LocalStack, table: PeriodOrderStore
 ) -> None:
     phone = new_phone()
     path = await _send(reports_api, "sms", sms_payload(new_key(), phone))

@@ -11,25 +11,25 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.data.tables.aio import TableClient
 
-from instant.adapters.table_store import TABLE_CLIENT_OPTIONS, TableOrderStore
 from instant.domain.records import (
     AuditEntry,
     OrderRecord,
     OrderState,
     RecipientStatus,
 )
+from instant.storage.order_store import PeriodOrderStore
 from sandbox.services import AzuriteProcess
 from tests.support.builders import audit_entry, order_record
 from tests.support.integration import CALLER, Api, new_key, new_phone, sms_payload
+from tests.support.stores import period_store
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def app_table(azurite: AzuriteProcess) -> AsyncIterator[TableOrderStore]:
-    """The app's own table (INSTANT_TABLE_NAME's default), opened beside the running app."""
-    client = TableClient.from_connection_string(azurite.connection_string, "instantorders", **TABLE_CLIENT_OPTIONS)
-    store = TableOrderStore(client)
+async def app_table(azurite: AzuriteProcess) -> AsyncIterator[PeriodOrderStore]:
+    """The app's own store (INSTANT_TABLE_NAME's default), opened beside the running app."""
+    store = period_store(azurite.connection_string, "instantorders")
     yield store
     await store.close()
 
@@ -57,7 +57,9 @@ async def run_purge(api: Api) -> int:
         return response.status
 
 
-async def test_the_purge_timer_deletes_expired_rows_and_keeps_young_ones(api: Api, app_table: TableOrderStore) -> None:
+async def test_the_purge_timer_deletes_expired_rows_and_keeps_young_ones(
+    api: Api, app_table: PeriodOrderStore, azurite: AzuriteProcess
+) -> None:
     # given: an order the app takes now, and rows written long ago straight into its table
     reply = await api.post("sms", sms_payload(new_key(), new_phone()))
     assert reply.status == 201, reply.body
@@ -72,8 +74,13 @@ async def test_the_purge_timer_deletes_expired_rows_and_keeps_young_ones(api: Ap
     # when: the timer runs twice at once (a slow run overlapping the next, or two instances)
     assert await asyncio.gather(run_purge(api), run_purge(api)) == [202, 202]
 
-    # then: the expired order and the year-old audit entry are gone, nothing young was touched
-    assert await app_table.get(old.shipment_id) is None
+    # then: the expired order (an earlier version's row, in the base table) and the year-old
+    # audit entry are gone, nothing young was touched
+    assert old.stored_in == "instantorders"
+    async with TableClient.from_connection_string(azurite.connection_string, "instantorders") as base:
+        query = "PartitionKey eq @pk"
+        left = [e["RowKey"] async for e in base.query_entities(query, parameters={"pk": old.shipment_id})]
+    assert len(left) == 1 and left[0].startswith("audit|")
     assert await app_table.audit_entries(old.shipment_id) == [recent_audit]
     shipment = await api.get(young_location)
     assert shipment.status == 200

@@ -98,7 +98,7 @@ class InMemoryOrderStore:
             self.audits.setdefault(audit.shipment_id, []).append(audit)
         return stored
 
-    async def append_audit(self, audit: AuditEntry) -> None:
+    async def append_audit(self, audit: AuditEntry, *, beside: OrderRecord | None = None) -> None:
         self._touch()
         self.audits.setdefault(audit.shipment_id, []).append(audit)
 
@@ -138,6 +138,12 @@ class InMemoryOrderStore:
             else:
                 self.audits.pop(shipment_id, None)
         return len(found)
+
+    async def prepare_periods(self, now: datetime) -> list[str]:
+        return []  # one dict: no periods
+
+    async def drop_expired_periods(self, now: datetime, audit_retention: timedelta) -> list[str]:
+        return []
 
     async def close(self) -> None:
         return None

@@ -11,11 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
-from azure.data.tables.aio import TableClient, TableServiceClient
+from azure.data.tables.aio import TableServiceClient
 
-from instant.adapters.table_store import TableOrderStore
 from instant.domain.records import AuditEntry, OrderRecord
+from instant.storage.order_store import PeriodOrderStore
 from tests.support.reliability import CALLER, PREFIX, TABLE, shipment, token
+from tests.support.stores import period_store
 
 # -- HTTP --------------------------------------------------------------------------------------
 
@@ -133,8 +134,8 @@ class Tables:
         self.connection_string = connection_string
         self.table = table
 
-    def _store(self) -> TableOrderStore:
-        return TableOrderStore(TableClient.from_connection_string(self.connection_string, self.table))
+    def _store(self) -> PeriodOrderStore:
+        return period_store(self.connection_string, self.table)
 
     async def order(self, shipment_id: str) -> OrderRecord | None:
         store = self._store()
@@ -156,9 +157,16 @@ class Tables:
             await asyncio.sleep(0.05)
 
     async def delete_order(self, shipment_id: str) -> None:
-        """Delete an order's record as the retention purge does (its audit entries stay)."""
-        async with TableClient.from_connection_string(self.connection_string, self.table) as client:
-            await client.delete_entity(shipment_id, "order")
+        """Take an order's record away, as if it had aged out of retention (its audit entries
+        stay): its row in whichever table holds it, and a link to it."""
+        record = await self.order(shipment_id)
+        assert record is not None and record.stored_in is not None, f"no order {shipment_id}"
+        async with TableServiceClient.from_connection_string(self.connection_string) as service:
+            async for table in service.query_tables(
+                "TableName ge @lo and TableName lt @hi", parameters={"lo": self.table, "hi": self.table + "{"}
+            ):
+                client = service.get_table_client(str(table.name))
+                await client.delete_entity(shipment_id, "order")
 
     async def audit(self, shipment_id: str) -> list[AuditEntry]:
         store = self._store()
@@ -168,14 +176,22 @@ class Tables:
             await store.close()
 
     async def orders_of(self, caller: str) -> list[dict[str, Any]]:
-        async with TableClient.from_connection_string(self.connection_string, self.table) as client:
-            query = "Caller eq @caller and RowKey eq 'order'"
-            return [dict(e) async for e in client.query_entities(query, parameters={"caller": caller})]
+        """Every order row of a caller, in every table of the service."""
+        return await self._across("Caller eq @caller and RowKey eq 'order'", {"caller": caller})
 
     async def partition(self, shipment_id: str) -> list[dict[str, Any]]:
-        async with TableClient.from_connection_string(self.connection_string, self.table) as client:
-            query = "PartitionKey eq @pk"
-            return [dict(e) async for e in client.query_entities(query, parameters={"pk": shipment_id})]
+        """Every row of an order's partition (its record, links, audit entries), in every table."""
+        return await self._across("PartitionKey eq @pk", {"pk": shipment_id})
+
+    async def _across(self, query: str, parameters: dict[str, Any]) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        async with TableServiceClient.from_connection_string(self.connection_string) as service:
+            async for table in service.query_tables(
+                "TableName ge @lo and TableName lt @hi", parameters={"lo": self.table, "hi": self.table + "{"}
+            ):
+                client = service.get_table_client(str(table.name))
+                found.extend([dict(e) async for e in client.query_entities(query, parameters=parameters)])
+        return found
 
     async def every_entity(self) -> dict[str, list[dict[str, Any]]]:
         """Every entity of every table in this account."""

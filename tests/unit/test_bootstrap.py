@@ -17,7 +17,7 @@ from azure.identity.aio import DefaultAzureCredential
 from instant import bootstrap
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
-from instant.adapters.table_store import TableOrderStore
+from instant.storage.order_store import PeriodOrderStore
 from instant.config import Settings
 from instant.entrypoints.answers import WireRenderer
 from instant.service.instant_service import InstantService
@@ -63,9 +63,9 @@ def unwrap(port: object) -> object:
     return port
 
 
-def parts(service: InstantService) -> tuple[TableOrderStore, AcsSmsGateway, AcsEmailGateway]:
+def parts(service: InstantService) -> tuple[PeriodOrderStore, AcsSmsGateway, AcsEmailGateway]:
     store, sms, email = (unwrap(port) for port in service._closeables[:3])
-    assert isinstance(store, TableOrderStore)
+    assert isinstance(store, PeriodOrderStore)
     assert isinstance(sms, AcsSmsGateway)
     assert isinstance(email, AcsEmailGateway)
     return store, sms, email
@@ -102,10 +102,10 @@ async def test_without_keys_every_client_uses_one_managed_identity_credential(
 
     # then: Table Storage, SMS and email are all signed by the same DefaultAzureCredential
     store, sms, email = parts(service)
-    credential = store._client.credential
+    credential = store._rows._service.credential
     assert isinstance(credential, DefaultAzureCredential)
-    assert store._client.url.rstrip("/") == TABLES_ENDPOINT
-    assert store._client.table_name == "instantorders"
+    assert store._rows._service.url.rstrip("/") == TABLES_ENDPOINT
+    assert store._base == "instantorders"
     assert sms_credentials(sms) == [credential]
     assert email_credentials(email) == [credential]
     assert sms._client._endpoint.rstrip("/") == ACS_ENDPOINT
@@ -122,7 +122,7 @@ async def test_bootstrap_close_closes_the_credential(closed: list[DefaultAzureCr
     bootstrap.use_factory(factory)
     try:
         service = await bootstrap.service()
-        credential = parts(service)[0]._client.credential
+        credential = parts(service)[0]._rows._service.credential
         await bootstrap.close()
     finally:
         bootstrap.use_factory(None)
@@ -141,17 +141,12 @@ async def test_with_keys_no_managed_identity_is_created(
     )
     assert not bootstrap.uses_managed_identity(config)
 
-    async def no_table_creation(self: TableOrderStore) -> None:
-        return None
-
-    monkeypatch.setattr(TableOrderStore, "ensure_table", no_table_creation)
-
     # when
     service = await bootstrap.build_service(config)
 
     # then
     store, sms, email = parts(service)
-    assert not isinstance(store._client.credential, DefaultAzureCredential)
+    assert not isinstance(store._rows._service.credential, DefaultAzureCredential)
     assert all(isinstance(c, AzureKeyCredential) for c in sms_credentials(sms))
     assert all(isinstance(c, AzureKeyCredential) for c in email_credentials(email))
     await service.close()
@@ -163,10 +158,10 @@ async def test_a_key_for_acs_and_an_endpoint_for_tables_closes_the_tables_creden
 ) -> None:
     service = await bootstrap.build_service(settings(acs_access_key="dGVzdC1rZXktbm90LWEtc2VjcmV0"))
     store, sms, _ = parts(service)
-    assert isinstance(store._client.credential, DefaultAzureCredential)
+    assert isinstance(store._rows._service.credential, DefaultAzureCredential)
     assert all(isinstance(c, AzureKeyCredential) for c in sms_credentials(sms))
     await service.close()
-    assert closed == [store._client.credential]
+    assert closed == [store._rows._service.credential]
 
 
 class _Resource:

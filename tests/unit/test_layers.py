@@ -17,7 +17,8 @@ ALLOWED: dict[str, set[str]] = {
     "observability": {"domain", "config"},
     "idempotency": {"domain"},
     "limits": {"domain"},
-    "adapters": {"domain", "observability"},
+    "storage": {"domain"},
+    "adapters": {"domain", "observability", "storage"},
     "service": {"domain", "idempotency", "limits"},
     "entrypoints": {"domain", "service", "observability", "bootstrap", "config"},
 }

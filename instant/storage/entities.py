@@ -1,6 +1,9 @@
-"""The Table Storage entities of order records and audit entries, both ways.
+"""The Table Storage entities of order records, links and audit entries, both ways.
 
-PartitionKey = shipmentId, RowKey = "order"               the order record
+In each period's table (instant/storage/periods.py):
+
+PartitionKey = shipmentId, RowKey = "order"               the order record (Kind "order"),
+                                                          or a link to the table before (Kind "link")
 PartitionKey = shipmentId, RowKey = "audit|<time>|<rand>"  its audit entries (insert-only)
 """
 
@@ -27,18 +30,23 @@ from instant.domain.records import (
 
 ORDER_ROW = "order"
 AUDIT_ROW_PREFIX = "audit|"
+AUDIT_ROW_END = AUDIT_ROW_PREFIX[:-1] + "}"  # just past every "audit|..." key
+LINK = "link"
 
 
-def with_etag(record: OrderRecord, metadata: Mapping[str, Any]) -> OrderRecord:
-    """The record with the ETag the store answered with."""
-    etag = metadata.get("etag")
-    if not isinstance(etag, str):
-        raise StorageUnavailable("the store answered without an ETag")
-    return _replace_etag(record, etag)
+def stored(record: OrderRecord, table: str, etag: str) -> OrderRecord:
+    """The record as the store now holds it: in ``table``, with its ETag."""
+    return replace(record, etag=etag, stored_in=table)
 
 
-def _replace_etag(record: OrderRecord, etag: str) -> OrderRecord:
-    return replace(record, etag=etag)
+def is_link(entity: Mapping[str, Any]) -> bool:
+    """True for a link row: the key's order lives in the table the link names."""
+    return entity.get("Kind") == LINK
+
+
+def link_entity(shipment_id: str, home: str, received_at: datetime) -> dict[str, Any]:
+    """A link from a period's table to the order of ``shipment_id`` in the table before it."""
+    return {"PartitionKey": shipment_id, "RowKey": ORDER_ROW, "Kind": LINK, "Home": home, "ReceivedAt": received_at}
 
 
 def order_entity(record: OrderRecord) -> dict[str, Any]:
@@ -125,8 +133,7 @@ def record_from(entity: Mapping[str, Any]) -> OrderRecord:
         answer=answer,
         report_keys=tuple(k for k in str(entity.get("ReportKeys") or "").split(",") if k),
     )
-    etag = entity.metadata.get("etag") if hasattr(entity, "metadata") else None
-    return _replace_etag(record, etag) if isinstance(etag, str) else record
+    return record
 
 
 def audit_row_key(audit: AuditEntry) -> str:
