@@ -1,8 +1,10 @@
 """The Rows port (instant/storage/rows.py) on Azure Table Storage (azure-data-tables, async).
 
 One TableServiceClient; a TableClient per table, sharing its transport. A table is created the
-first time an insert finds it missing (the retention timer also creates each period's table
-ahead of its first order), so a worker never needs the period tables to exist at start-up.
+first time an insert of this worker finds it missing (the retention timer also creates each
+period's table ahead of its first order), so a worker never needs the period tables to exist at
+start-up. A table this worker has written to and then finds missing has vanished (storage lost
+its data): that is a 503 until a restart, never a silent new table that forgets every key.
 """
 
 from __future__ import annotations
@@ -63,6 +65,7 @@ class TableRows:
     def __init__(self, service: TableServiceClient) -> None:
         self._service = service
         self._clients: dict[str, TableClient] = {}
+        self._known: set[str] = set()  # tables this worker created or wrote to
 
     def _table(self, name: str) -> TableClient:
         client = self._clients.get(name)
@@ -74,12 +77,15 @@ class TableRows:
         """See ``Rows.insert``."""
         for _ in range(2):
             try:
-                return _etag(await self._table(table).create_entity(dict(entity)))
+                etag = _etag(await self._table(table).create_entity(dict(entity)))
+                self._known.add(table)
+                return etag
             except ResourceExistsError:
+                self._known.add(table)
                 raise RowExists(table) from None
             except ResourceNotFoundError as exc:
-                if not _missing_table(exc):
-                    raise StorageUnavailable("insert failed") from exc
+                if not _missing_table(exc) or table in self._known:
+                    raise StorageUnavailable("insert failed: the table is missing") from exc
                 await self.create(table)
             except AzureError as exc:
                 raise StorageUnavailable("insert failed") from exc
@@ -200,6 +206,7 @@ class TableRows:
             pass
         except AzureError as exc:
             raise StorageUnavailable("cannot create the table") from exc
+        self._known.add(table)
 
     async def drop(self, table: str) -> None:
         """See ``Rows.drop``."""
@@ -209,6 +216,7 @@ class TableRows:
             pass
         except AzureError as exc:
             raise StorageUnavailable("cannot drop the table") from exc
+        self._known.discard(table)
         client = self._clients.pop(table, None)
         if client is not None:
             await client.close()

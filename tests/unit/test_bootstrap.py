@@ -17,10 +17,10 @@ from azure.identity.aio import DefaultAzureCredential
 from instant import bootstrap
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
-from instant.storage.order_store import PeriodOrderStore
 from instant.config import Settings
 from instant.entrypoints.answers import WireRenderer
 from instant.service.instant_service import InstantService
+from instant.storage.order_store import PeriodOrderStore
 from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore
 from tests.support.unit import SETTINGS
 
