@@ -21,7 +21,8 @@ from instant.limits.policy import EVERYONE, CallerSenders, LimitSettings
 from instant.limits.rates import parse_rate_limits
 
 CALLER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+# The base table name; "YYYYMM" is appended for each period (a table name has at most 63 chars).
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,56}$")
 
 
 class SettingsError(RuntimeError):
@@ -120,7 +121,7 @@ class Settings(BaseSettings):
     @classmethod
     def _table_name(cls, value: str) -> str:
         if not _TABLE_NAME.fullmatch(value):
-            raise ValueError("must be 3-63 letters and digits, starting with a letter")
+            raise ValueError("must be 3-57 letters and digits, starting with a letter")
         return value
 
     @field_validator("sms_default_sender")

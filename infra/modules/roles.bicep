@@ -4,7 +4,7 @@
 // | role                                   | scope             | why |
 // |----------------------------------------|-------------------|-----|
 // | Storage Blob Data Owner                | storage account   | identity-based AzureWebJobsStorage: the host creates its containers, keeps keys and timer/singleton blob leases; also reads the Flex deployment package. Documented minimum for host storage (Contributor is not enough: the host must create containers). |
-// | Storage Table Data Contributor         | storage account   | the app's table (instantorders: idempotency + audit) and the host's diagnostic-events table. |
+// | Storage Table Data Contributor         | storage account   | the app's tables: instantorders (layout row, tallies, an earlier version's orders) and one per month, instantordersYYYYMM (orders + audit), which the app creates and its retention timer drops (the role reads, writes and deletes tables and entities); and the host's diagnostic-events table. |
 // | Communication and Email Service Owner  | ACS resource      | send SMS and email with Entra ID (see acsRoleDefinitionId). |
 // | Monitoring Metrics Publisher           | App Insights      | Entra ID telemetry ingestion (local auth disabled). |
 // | Key Vault Secrets User                 | Key Vault         | resolve the INSTANT_DIGEST_KEY Key Vault reference (get the secret `instant-digest-key`); the vault holds nothing else. |

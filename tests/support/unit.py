@@ -51,10 +51,11 @@ def build_world(
     settings: ServiceSettings = SETTINGS,
     store: InMemoryOrderStore | None = None,
     tallies: InMemoryTallyStore | None = None,
+    clock: FakeClock | None = None,
 ) -> World:
     """The service on in-memory fakes (``store``, if given, may be a misbehaving subclass), with
     the fakes to inspect. The controls are off in ``SETTINGS``; a test turns on what it needs."""
-    sms, email, clock = FakeSmsGateway(), FakeEmailGateway(), FakeClock()
+    sms, email, clock = FakeSmsGateway(), FakeEmailGateway(), clock or FakeClock()
     store = store if store is not None else InMemoryOrderStore()
     tallies = tallies if tallies is not None else InMemoryTallyStore()
     service = InstantService(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.functions.timer import TimerRequest
@@ -16,6 +16,10 @@ from instant.domain.orders import SmsOrder
 from instant.domain.records import Channel, shipment_id_for
 from instant.entrypoints.retention_timer import PURGE_SCHEDULE
 from instant.service.instant_service import InstantService
+from instant.service.retention import Retention
+from instant.storage.order_store import PeriodOrderStore
+from tests.support.fake_rows import FakeRows
+from tests.support.fakes import FakeClock
 from tests.support.unit import CALLER, SETTINGS, World, build_world
 
 RETENTION = timedelta(hours=SETTINGS.retention_hours)
@@ -140,3 +144,28 @@ async def test_the_timer_function_purges_through_the_service(installed: World) -
     await handler(TimerRequest(past_due=True))
     # then
     assert installed.store.records == {}
+
+
+async def test_on_period_tables_an_expired_order_is_absent_and_its_month_goes_whole_after_audit_retention() -> None:
+    # given: the production store over the in-memory rows, periods since September
+    rows = FakeRows()
+    clock = FakeClock(datetime(2026, 10, 20, tzinfo=UTC))
+    store = PeriodOrderStore(
+        rows, base="orders", retention=RETENTION, clock=clock, since=datetime(2026, 9, 1, tzinfo=UTC)
+    )
+    world = build_world(store=store, clock=clock)  # type: ignore[arg-type]
+    retention = Retention(store=store, clock=clock, retention_hours=168, audit_retention_days=365, limit=100)
+    first = await world.send(sms(), CALLER)
+    assert first.status == 201 and ("orders202610" in rows.tables_)
+    # when: a retention later, the key is free again without any delete
+    clock.advance(RETENTION.total_seconds())
+    report = await retention.purge()
+    assert (report.orders, report.dropped) == (0, ())
+    assert report.prepared == ("orders202610", "orders202611")
+    # then: October's table goes whole once its last audit entry is a year old, not before
+    end_of_october_writes = datetime(2026, 11, 1, tzinfo=UTC) + 2 * RETENTION
+    clock.current = end_of_october_writes + timedelta(days=365) - timedelta(seconds=1)
+    assert (await retention.purge()).dropped == ()
+    clock.current += timedelta(seconds=1)
+    assert (await retention.purge()).dropped == ("orders202610",)
+    assert "orders202610" not in rows.tables_
