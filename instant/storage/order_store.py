@@ -63,7 +63,9 @@ class PeriodOrderStore:
         found = await self._rows.read(self._base, LAYOUT_PARTITION, LAYOUT_ROW)
         if found is None:
             try:
-                now = self._clock.now()
+                # Whole seconds: every store keeps them exactly (Azurite keeps only milliseconds),
+                # so this worker and every later one place the boundary at the same instant.
+                now = self._clock.now().replace(microsecond=0)
                 await self._rows.insert(
                     self._base, {"PartitionKey": LAYOUT_PARTITION, "RowKey": LAYOUT_ROW, "Since": now}
                 )

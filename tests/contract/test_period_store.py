@@ -191,8 +191,9 @@ async def test_retention_prepares_the_coming_tables_and_drops_only_those_past_au
 
 
 async def test_the_layout_is_recorded_once_and_every_later_worker_reads_it(rows: Counting, base: str) -> None:
-    first_start = datetime(2026, 11, 29, 8, tzinfo=UTC)
+    first_start = datetime(2026, 11, 29, 8, 0, 0, 123456, tzinfo=UTC)
     first = PeriodOrderStore(rows, base=base, retention=RETENTION, clock=FakeClock(first_start))  # type: ignore[arg-type]
     second = PeriodOrderStore(rows, base=base, retention=RETENTION, clock=FakeClock(first_start + timedelta(days=3)))  # type: ignore[arg-type]
-    assert (await first.layout()).since == first_start
-    assert (await second.layout()).since == first_start
+    # in whole seconds, which every store keeps exactly: both workers place boundaries alike
+    assert (await first.layout()).since == first_start.replace(microsecond=0)
+    assert (await second.layout()).since == first_start.replace(microsecond=0)
