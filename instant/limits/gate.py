@@ -68,9 +68,10 @@ class _Check:
 
 def recipient_limited(retry_after: int) -> ProblemError:
     """429: the recipient's send limit is reached."""
+    # "This request": a takeover's earlier attempt may have reached the provider before.
     return ProblemError(
         ProblemCode.RECIPIENT_RATE_LIMITED,
-        "This recipient has been sent as many messages as the service allows for now; nothing was sent.",
+        "This recipient has been sent as many messages as the service allows for now; this request sent nothing.",
         retry_after=retry_after,
     )
 
@@ -79,7 +80,7 @@ def budget_exhausted(retry_after: int) -> ProblemError:
     """429: the caller's daily SMS segment budget is spent."""
     return ProblemError(
         ProblemCode.CALLER_BUDGET_EXHAUSTED,
-        "This caller's SMS segment budget for today (UTC) is spent; nothing was sent.",
+        "This caller's SMS segment budget for today (UTC) is spent; this request sent nothing.",
         retry_after=retry_after,
     )
 

@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from instant.domain.digests import Digester
-from instant.domain.errors import ProblemError
+from instant.domain.errors import ProblemCode, ProblemError
 from instant.domain.orders import SmsOrder
 from instant.domain.ports import Tally
 from instant.limits.gate import SendGate
@@ -148,6 +148,18 @@ async def test_a_retraction_that_fails_leaves_the_place_counted_and_says_so_once
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1
     assert "s1" in warnings[0].getMessage()
+
+
+async def test_the_refusal_says_what_this_request_did() -> None:
+    store = InMemoryTallyStore()
+    worker = gate(store, limit=1)
+    await admit(worker, "s1")
+    order = SmsOrder("s2", None, PHONE, 300, None, "Your code is 123456.")
+    with pytest.raises(ProblemError) as refused:
+        await worker.start(order, CALLER, 1, START).admit("s2", START)
+    assert refused.value.code is ProblemCode.RECIPIENT_RATE_LIMITED
+    # A takeover's earlier attempt may have reached the provider: only this request is vouched for.
+    assert "this request sent nothing" in refused.value.detail
 
 
 def test_the_cache_keeps_the_most_recently_used_tallies() -> None:
