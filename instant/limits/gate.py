@@ -154,12 +154,13 @@ class Counting:
         return written
 
     async def _retract(self, shipment_id: str) -> None:
-        """Take this send out of the tallies it was counted in while another refused it."""
+        """Take this send out of the tallies it was counted in while another refused it or failed."""
         for check in self._checks:
             if check.written is not None and not await self._take_out(check.written, shipment_id):
                 # Counted without a send: stricter, never looser; the window or the day ends it.
                 log.warning(
-                    "a refused send stays counted in a tally (%s) until it leaves the window: %s",
+                    "a send not handed off stays counted in its %s tally (taking it out failed) "
+                    "until it leaves the window: %s",
                     check.key.split("|", 1)[0],
                     shipment_id,
                 )
