@@ -105,6 +105,16 @@ async def test_an_order_the_cache_holds_as_counted_is_checked_on_a_fresh_read() 
     assert await admit(gate(store, limit=1), "s2", seconds=2) == 429
 
 
+async def test_a_tally_purged_since_it_was_cached_is_created_again() -> None:
+    store = InMemoryTallyStore()
+    worker = gate(store)
+    await admit(worker, "s1")
+    assert await store.purge(START + timedelta(days=2), limit=10) == 1
+    assert await admit(worker, "s2", seconds=1) == 201  # the replace loses: read (none), insert
+    assert counted(store) == ["s2"]
+    assert (store.reads, store.writes) == (1, 3)
+
+
 async def test_two_workers_taking_turns_count_exactly_the_limit() -> None:
     store = InMemoryTallyStore()
     workers = [gate(store), gate(store)]
