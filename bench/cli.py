@@ -1,6 +1,8 @@
 """``python -m bench``: the full run, results in bench/results/<YYYY-MM-DD>.md.
 ``python -m bench --smoke``: a few requests per phase, to prove the harness works (CI); it asserts
-nothing about timing, prints the table and writes only to .stack/ (ignored by git)."""
+nothing about timing, prints the table and writes only to .stack/ (ignored by git).
+``python -m bench --controls-only``: the warm-up, the round-trip counts and the controls phase
+(issue 12) alone, ~1 minute; writes only to .stack/ unless given --output."""
 
 from __future__ import annotations
 
@@ -24,6 +26,11 @@ RESULTS_DIR = REPO_ROOT / "bench" / "results"
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a few requests per phase; writes only to .stack/")
+    parser.add_argument(
+        "--controls-only",
+        action="store_true",
+        help="only the warm-up, round trips and controls on vs off; writes only to .stack/",
+    )
     parser.add_argument("--samples", type=int, help="new sends and replays per channel (default 1000)")
     parser.add_argument("--duration", type=float, help="seconds of the concurrency run (default 20)")
     parser.add_argument("--startup-runs", type=int, help="alternating import runs each (default 15)")
@@ -45,9 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["duration"] = args.duration
     if args.startup_runs is not None:
         overrides["startup_runs"] = args.startup_runs
+    if args.controls_only:
+        overrides["controls_only"] = True
     if overrides:
         plan = dataclasses.replace(plan, name=f"{plan.name}, modified", **overrides)  # type: ignore[arg-type]
-    workdir = REPO_ROOT / ".stack" / ("bench-smoke" if args.smoke else "bench")
+    scratch = args.smoke or args.controls_only
+    workdir = (
+        REPO_ROOT / ".stack" / ("bench-smoke" if args.smoke else "bench-controls" if args.controls_only else "bench")
+    )
     command = "python -m bench" + (" --smoke" if args.smoke else "")
     if argv is None and len(sys.argv) > 1:
         command = "python -m bench " + " ".join(sys.argv[1:])
@@ -62,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     text = markdown(results, rows, machine_info(REPO_ROOT), command)
     if args.output is not None:
         output = args.output
-    elif args.smoke:
+    elif scratch:
         output = workdir / "results.md"
     else:
         output = RESULTS_DIR / f"{time.strftime('%Y-%m-%d', time.localtime(results.started_at))}.md"

@@ -183,8 +183,8 @@ def checks(results: Results) -> list[Check]:
                 f"{trips.table:g}",
                 "",
                 "",
-                # The claim and the final write, plus the controls' counter: a read while the key
-                # is claimed and one conditional write (instant/limits/gate.py).
+                # The claim and the final write, plus at most 2 for the controls' counter (issue
+                # 12); the gate now needs one conditional write (instant/limits/gate.py).
                 "<= 4 (2 + 2 controls)",
                 trips.table <= 4,
                 _trips_note(trips, provider=False),

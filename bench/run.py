@@ -65,6 +65,7 @@ class Plan:
     startup_runs: int = 15
     refusals: int = 60  # worst-case refusals (each with its transfer and json.loads baselines)
     controls: int = 500  # new sends per channel with the controls on, each paired with one with them off
+    controls_only: bool = False  # warm-up, round trips and the controls phase only (python -m bench --controls-only)
 
 
 FULL = Plan("full", warmup=100, samples=1000, replays=1000, count_window=50)
@@ -190,15 +191,20 @@ class Bench:
                     await self._warm_up(client, floor)
                     azurite = AzuriteLog(stack.azurite.log_path)
                     counted_sends = await self._round_trips(client, session, emulator, azurite)
-                    await self._report_trips(session, floor, stack.host.base_url, azurite, counted_sends)
-                    sent = await self._new_sends(client, floor)
-                    await self._replays(client, floor, sent)
-                    await self._refusals(client)
+                    if not self.plan.controls_only:
+                        await self._report_trips(session, floor, stack.host.base_url, azurite, counted_sends)
+                        sent = await self._new_sends(client, floor)
+                        await self._replays(client, floor, sent)
+                        await self._refusals(client)
                     await self._controls(client, session, stack.app_env)
-                    await self._concurrency(client, floor, session, emulator, stack.host.pid)
+                    if not self.plan.controls_only:
+                        await self._concurrency(client, floor, session, emulator, stack.host.pid)
             finally:
                 await floor.close()
             self._note_foreign()
+        if self.plan.controls_only:
+            self.results.finished_at = time.time()
+            return self.results
         self.say("stack stopped; measuring start-up ...")
         meter = self._meter()
         self.results.startup = await measure_startup(

@@ -1,8 +1,9 @@
 """TallyStore on Azure Table Storage: the counters of the abuse and cost controls.
 
 PartitionKey = the tally's key ("recipient|<channel>|<keyed digest>" or
-"budget|<caller>|<UTC day>"), RowKey = "tally": one entity per counter, so a count is one point
-read and one conditional write (insert if new, else replace if the ETag still matches). The
+"budget|<caller>|<UTC day>"), RowKey = "tally": one entity per counter, so a count is one
+conditional write (insert if new, else replace if the ETag still matches), plus a point read
+when the gate's memory of the tally was out of date (instant/limits/gate.py). The
 entries are one JSON property of [shipment id, epoch milliseconds, weight] triples. They share
 the orders' table; the retention purge only ever selects RowKey "order" and "audit|...".
 """
@@ -92,7 +93,11 @@ class TableTallyStore:
         await self._ready()
         try:
             if tally.etag is None:
-                metadata = await self._client.create_entity(tally_entity(tally))
+                # 204 with the ETag instead of 201 with the entity echoed back: the store has
+                # nothing to learn from the echo, and parsing it costs the send time.
+                metadata = await self._client.create_entity(
+                    tally_entity(tally), response_preference="return-no-content"
+                )
             else:
                 metadata = await self._client.update_entity(
                     tally_entity(tally),
