@@ -1,8 +1,8 @@
 """The service: one request's story, from a validated order to its answer.
 
     send          check the sender, country and segments (instant/limits/policy.py)
-                  -> claim the key or resolve it (the idempotency guard), reading the recipient's
-                     and caller's tallies meanwhile -> count the send or refuse it with 429
+                  -> claim the key or resolve it (the idempotency guard)
+                  -> count the send in the recipient's and caller's tallies or refuse it with 429
                      (instant/limits/gate.py; a refusal parks the order, so a retry keeps its deadline)
                   -> hand the message to the provider inside the request's deadline (delivery)
                   -> record the outcome with its audit entry and answer (the guard again)
@@ -10,9 +10,11 @@
     delivery_report  write a provider's delivery report onto its order (delivery_reports.py)
     purge_expired delete what retention allows (retention.py)
 
-One request with a new key costs two Table Storage requests (the claim, then one transaction
-with the final state and its audit entry) and, with a healthy provider, one provider request;
-each counting control adds two (a read concurrent with the claim, one conditional write).
+One request with a new key costs two Table Storage requests away from a storage period's start
+(the claim, then one transaction with the final state and its audit entry) and three near it
+(the claim also links the key from the new period's table, instant/storage/claims.py), and, with
+a healthy provider, one provider request. Each counting control adds one conditional write (a
+read as well after a lost write or to confirm a refusal).
 Refusals that are not stored are raised as ProblemError; the edge renders them.
 """
 
