@@ -1,13 +1,16 @@
-"""Retention: a timer-triggered purge (docs/api.md, "Retention" and "Audit").
+"""Retention: a timer-triggered run (docs/api.md, "Retention" and "Audit").
 
-Order records are kept IDEMPOTENCY_RETENTION_HOURS after their first receipt, audit entries
-AUDIT_RETENTION_DAYS; Table Storage has no TTL, so this function deletes what is older, in
-bounded runs (instant/service/retention.py). A thin trigger like the HTTP routes: the rule lives
-in the service, the deletes in the store.
+Orders count for IDEMPOTENCY_RETENTION_HOURS after their first receipt, audit entries are kept
+AUDIT_RETENTION_DAYS; Table Storage has no TTL, so this function drops each month's table of
+orders and audit entries once its audit is past retention, creates the coming month's table, and
+deletes an earlier version's rows from the base table in bounded runs (instant/service/
+retention.py). A thin trigger like the HTTP routes: the rule lives in the service, the deletes
+in the store.
 
-Two runs at once (a slow run overlapping the next, or two instances) are harmless: a delete
-that finds its row gone counts as done, and an order record is deleted only with an ETag match,
-so one a request changed meanwhile is left for the next run.
+Two runs at once (a slow run overlapping the next, or two instances) are harmless: dropping or
+creating a table twice is a no-op, a delete that finds its row gone counts as done, and an order
+row is deleted only with an ETag match, so one a request changed meanwhile is left for the next
+run.
 """
 
 from __future__ import annotations
