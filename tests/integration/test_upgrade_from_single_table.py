@@ -147,6 +147,26 @@ async def test_a_delivery_report_for_a_legacy_order_is_applied(upgrade: Upgrade)
     assert await worker.report(report) == "duplicate"
 
 
+async def test_an_email_report_finds_a_legacy_order_by_its_operation_id(upgrade: Upgrade) -> None:
+    # The email path finds its order by a key-range read (orders_with_prefix), not a point read.
+    record = upgrade.history.email
+    assert record.provider_id
+    worker = upgrade.workers.worker(UPGRADE)
+    report = Report(
+        channel=Channel.EMAIL,
+        event_id="event-mail",
+        event_time=UPGRADE - timedelta(days=2) + timedelta(seconds=4),
+        provider_status="bounced",
+        details="MailboxUnavailable",
+        message_id=record.provider_id,
+        recipient=record.recipient,
+    )
+    assert await worker.report(report) == "applied"
+    found = await worker.store.get(record.shipment_id)
+    assert found is not None and found.status is RecipientStatus.EMAIL_FAILED_BOUNCED
+    assert found.stored_in == upgrade.base
+
+
 async def test_a_legacy_order_past_the_retention_is_absent(upgrade: Upgrade) -> None:
     key = upgrade.keys[2]
     worker = upgrade.workers.worker(UPGRADE)

@@ -18,9 +18,10 @@ from azure.data.tables.aio import TableServiceClient
 from instant.domain.answer import Answer
 from instant.domain.digests import PLAIN
 from instant.domain.orders import SmsOrder
-from instant.domain.records import OrderRecord, shipment_id_for
+from instant.domain.records import Channel, OrderRecord, shipment_id_for
 from instant.idempotency import transitions
 from instant.storage.entities import audit_entity, order_entity
+from tests.support.reports import email_order
 from tests.support.unit import CALLER, SETTINGS, build_world
 
 LEASE_SECONDS = 30
@@ -42,6 +43,7 @@ class LegacyHistory:
 
     completed: OrderRecord  # sent two days before the upgrade
     completed_answer: Answer
+    email: OrderRecord  # an email sent two days before the upgrade (same key, other channel)
     in_progress: OrderRecord  # its worker died before the hand-off; the lease ran out
     expired: OrderRecord  # sent longer ago than the retention
     entities: list[dict[str, Any]]
@@ -55,7 +57,8 @@ async def legacy_history(upgrade: datetime, retention: timedelta, keys: tuple[st
     expired_answer = await world.send(sms(expired_key), CALLER)
     world.clock.current = upgrade - timedelta(days=2)
     completed_answer = await world.send(sms(completed_key), CALLER)
-    assert (expired_answer.status, completed_answer.status) == (201, 201), (expired_answer, completed_answer)
+    email_answer = await world.send(email_order(completed_key), CALLER)
+    assert [a.status for a in (expired_answer, completed_answer, email_answer)] == [201, 201, 201]
     # Received a minute before the upgrade (its 300 s time-to-live still running), claimed, and
     # never sent: its worker died, and its lease ran out 30 s before the upgrade.
     crashed = transitions.draft(
@@ -71,12 +74,17 @@ async def legacy_history(upgrade: datetime, retention: timedelta, keys: tuple[st
     entities = [order_entity(r) for r in records.values()] + [order_entity(crashed)]
     entities += [audit_entity(a) for audits in world.store.audits.values() for a in audits]
     return LegacyHistory(
-        completed=replace(records[shipment(completed_key)], etag=None, stored_in=None),
+        completed=_plain(records[shipment(completed_key)]),
         completed_answer=completed_answer,
+        email=_plain(records[shipment_id_for(CALLER.caller, Channel.EMAIL, completed_key)]),
         in_progress=crashed,
-        expired=replace(records[shipment(expired_key)], etag=None, stored_in=None),
+        expired=_plain(records[shipment(expired_key)]),
         entities=entities,
     )
+
+
+def _plain(record: OrderRecord) -> OrderRecord:
+    return replace(record, etag=None, stored_in=None)
 
 
 async def write_legacy(connection_string: str, table: str, entities: list[dict[str, Any]]) -> None:
