@@ -24,9 +24,9 @@ import pytest
 from instant.domain.answer import Answer
 from instant.domain.orders import SmsOrder
 from instant.domain.records import OrderRecord, OrderState, shipment_id_for
-from instant.storage.entities import is_link
+from instant.storage.entities import is_link, order_entity
 from sandbox.stack import LocalStack
-from tests.support.period_workers import AzureWorkers, Worker
+from tests.support.period_workers import AzureWorkers, Worker, dead_holder
 from tests.support.reliability import figure
 from tests.support.unit import CALLER
 
@@ -39,9 +39,10 @@ WINDOW_END = BOUNDARY + RETENTION
 REQUESTS = 24  # per key: half just before the edge, half just after
 # Keys per edge, one round each: (a worker after the edge starts first, the other side's head
 # start in seconds). A head start lets the slower path (near: claim, then link) win sometimes.
-ROUNDS = [(False, 0.0), (True, 0.0), (False, 0.05), (True, 0.05)]
+ROUNDS = [(False, 0.0), (True, 0.0), (False, 0.05), (True, 0.05), (False, 0.25)]
 TIME_LIMIT_SECONDS = 60
 MS = timedelta(milliseconds=1)
+MINUTE = timedelta(minutes=1)
 
 
 def clocks(edge: datetime, after_first: bool) -> list[datetime]:
@@ -78,16 +79,19 @@ def judge(answers: list[Answer], hand_offs: int) -> Answer:
 
 
 @pytest.mark.parametrize(
-    ("edge", "older", "current", "start"),
+    ("edge", "older", "current", "start", "dead"),
     [
-        pytest.param(BOUNDARY, "202610", "202611", BOUNDARY, id="month boundary"),
-        pytest.param(WINDOW_END, "202610", "202611", BOUNDARY, id="end of the near window"),
-        pytest.param(SINCE, "", "202609", SINCE, id="first period's start, the base table before it"),
+        pytest.param(BOUNDARY, "202610", "202611", BOUNDARY, False, id="month boundary"),
+        pytest.param(WINDOW_END, "202610", "202611", BOUNDARY, False, id="end of the near window"),
+        pytest.param(WINDOW_END, "202610", "202611", BOUNDARY, True, id="end of the near window, a dead holder"),
+        pytest.param(SINCE, "", "202609", SINCE, False, id="first period's start, the base table before it"),
     ],
 )
 async def test_one_key_from_both_sides_of_an_edge_is_sent_once(
-    rel_stack: LocalStack, edge: datetime, older: str, current: str, start: datetime
+    rel_stack: LocalStack, edge: datetime, older: str, current: str, start: datetime, dead: bool
 ) -> None:
+    """``dead``: the key's order was claimed two minutes before the edge, in the older table,
+    by a worker that died before its link and its hand-off (its lease has run out)."""
     assert rel_stack.azurite is not None
     base = f"storm{uuid.uuid4().hex[:12]}"
     workers = AzureWorkers(rel_stack.azurite.connection_string, base, since=SINCE, retention=RETENTION)
@@ -98,6 +102,8 @@ async def test_one_key_from_both_sides_of_an_edge_is_sent_once(
         for after_first, head_start in ROUNDS:
             key = f"storm-{uuid.uuid4().hex[:12]}"
             before = len(workers.sms.calls)
+            if dead:
+                await workers.admin.insert(base + older, order_entity(dead_holder(order(key), edge - 2 * MINUTE)))
             answers = await asyncio.wait_for(storm(workers, edge, key, after_first, head_start), TIME_LIMIT_SECONDS)
             tally.update(a.status for a in answers)
             created = judge(answers, len(workers.sms.calls) - before)
@@ -110,15 +116,15 @@ async def test_one_key_from_both_sides_of_an_edge_is_sent_once(
             found = await later.store.get(shipment_id)
             assert found is not None and found.state is OrderState.COMPLETED
             assert found.provider_id == f"msg-{len(workers.sms.sent)}"
-            winners["after" if found.received_at > edge else "before"] += 1
+            winners["after" if found.received_at > edge else "before"] += 1  # when the sent order came
             await _placed(workers, found, base + older, (base + current, start))
         assert time.monotonic() - started < TIME_LIMIT_SECONDS
     finally:
         await workers.close()
     figure(
-        f"period boundary storm at {edge:%Y-%m-%d %H:%M}",
+        f"period boundary storm at {edge:%Y-%m-%d %H:%M}{', a dead holder' if dead else ''}",
         f"{len(ROUNDS)} keys x {REQUESTS} requests in {time.monotonic() - started:.1f} s: "
-        f"{dict(sorted(tally.items()))}, sent by a worker {dict(winners)} the edge",
+        f"{dict(sorted(tally.items()))}, the order sent received {dict(winners)} the edge",
     )
 
 

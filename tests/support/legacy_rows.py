@@ -16,15 +16,12 @@ from typing import Any
 from azure.data.tables.aio import TableServiceClient
 
 from instant.domain.answer import Answer
-from instant.domain.digests import PLAIN
 from instant.domain.orders import SmsOrder
 from instant.domain.records import Channel, OrderRecord, shipment_id_for
-from instant.idempotency import transitions
 from instant.storage.entities import audit_entity, order_entity
+from tests.support.period_workers import DEAD_LEASE_SECONDS, dead_holder
 from tests.support.reports import email_order
-from tests.support.unit import CALLER, SETTINGS, build_world
-
-LEASE_SECONDS = 30
+from tests.support.unit import CALLER, build_world
 
 
 def sms(key: str) -> SmsOrder:
@@ -61,15 +58,7 @@ async def legacy_history(upgrade: datetime, retention: timedelta, keys: tuple[st
     assert [a.status for a in (expired_answer, completed_answer, email_answer)] == [201, 201, 201]
     # Received a minute before the upgrade (its 300 s time-to-live still running), claimed, and
     # never sent: its worker died, and its lease ran out 30 s before the upgrade.
-    crashed = transitions.draft(
-        sms(in_progress_key),
-        caller=CALLER.caller,
-        sender=SETTINGS.sms_default_sender or "",
-        fingerprint=sms(in_progress_key).fingerprint(PLAIN),
-        now=upgrade - timedelta(seconds=2 * LEASE_SECONDS),
-        lease_seconds=LEASE_SECONDS,
-        lease_owner="dead-worker",
-    )
+    crashed = dead_holder(sms(in_progress_key), upgrade - timedelta(seconds=2 * DEAD_LEASE_SECONDS))
     records = world.store.records
     entities = [order_entity(r) for r in records.values()] + [order_entity(crashed)]
     entities += [audit_entity(a) for audits in world.store.audits.values() for a in audits]

@@ -15,16 +15,34 @@ from datetime import datetime, timedelta
 
 from instant.domain.answer import Answer
 from instant.domain.delivery_status import Report
+from instant.domain.digests import PLAIN
 from instant.domain.errors import ProblemError
 from instant.domain.orders import Order
+from instant.domain.records import OrderRecord
 from instant.entrypoints.answers import WireRenderer, problem_answer
+from instant.idempotency import transitions
 from instant.service.instant_service import InstantService, RequestInfo
 from instant.storage.order_store import PeriodOrderStore
 from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryTallyStore
 from tests.support.stores import RETENTION, period_store, table_rows
-from tests.support.unit import SETTINGS
+from tests.support.unit import CALLER, SETTINGS
 
 TRACE = "e" * 32
+DEAD_LEASE_SECONDS = 30
+
+
+def dead_holder(order: Order, received: datetime) -> OrderRecord:
+    """The record of a request for ``order`` received at ``received`` whose worker died after
+    its claim and before the hand-off: in progress, its lease run out 30 s later."""
+    return transitions.draft(
+        order,
+        caller=CALLER.caller,
+        sender=SETTINGS.sms_default_sender or "",
+        fingerprint=order.fingerprint(PLAIN),
+        now=received,
+        lease_seconds=DEAD_LEASE_SECONDS,
+        lease_owner="dead-worker",
+    )
 
 
 @dataclass
