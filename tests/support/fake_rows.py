@@ -39,7 +39,9 @@ class FakeRows:
     def _stamp(self, table: str, entity: Entity) -> str:
         etag = f'W/"{next(self._etags)}"'
         keys = (str(entity["PartitionKey"]), str(entity["RowKey"]))
-        self.tables_.setdefault(table, {})[keys] = Row(dict(entity), etag)
+        # Table Storage has no null: a property set to None is not stored at all.
+        stored = {name: value for name, value in entity.items() if value is not None}
+        self.tables_.setdefault(table, {})[keys] = Row(stored, etag)
         return etag
 
     async def insert(self, table: str, entity: Entity) -> str:
