@@ -34,6 +34,8 @@ RETENTION = timedelta(hours=168)
 UPGRADE = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)  # the first use of the new version
 FIRST_PERIOD = "202611"  # since = UPGRADE: the first period runs from it to 1 January
 MS = timedelta(milliseconds=1)
+MINUTE = timedelta(minutes=1)
+PRE_PERIODS = datetime(2100, 1, 1, tzinfo=UTC)  # an earlier version: the base table is every order's
 
 
 @dataclass
@@ -180,3 +182,28 @@ async def test_a_legacy_order_past_the_retention_is_absent(upgrade: Upgrade) -> 
     # It replaced the legacy row (ETag-matched) and is linked from the first period's table.
     link = await upgrade.workers.admin.read(upgrade.base + FIRST_PERIOD, shipment(key), ORDER_ROW)
     assert link is not None and is_link(link.entity) and link.entity["Home"] == upgrade.base
+
+
+async def test_old_and_new_workers_side_by_side_send_a_key_once(upgrade: Upgrade, azurite: AzuriteProcess) -> None:
+    # A rolling upgrade: workers of the earlier version (every order in the base table, no
+    # periods: the store with its first period far ahead) still run beside the first ones of
+    # the new version, which write `since` and then claim near the first period's start.
+    old = AzureWorkers(azurite.connection_string, upgrade.base, since=PRE_PERIODS, retention=RETENTION)
+    old.sms = upgrade.workers.sms
+    try:
+        for round_ in range(3):
+            key = f"rolling-{round_}-{uuid.uuid4().hex[:8]}"
+            before = len(upgrade.workers.sms.calls)
+            side_by_side = [
+                (old if i % 2 else upgrade.workers).worker(UPGRADE + timedelta(seconds=round_) + i * MS)
+                for i in range(16)
+            ]
+            answers = await asyncio.wait_for(asyncio.gather(*(w.send(sms(key), CALLER) for w in side_by_side)), 30)
+            statuses = Counter(a.status for a in answers)
+            assert len(upgrade.workers.sms.calls) - before == 1, statuses
+            assert set(statuses) <= {200, 201, 409} and statuses[201] == 1, statuses
+            for late in (old.worker(UPGRADE + MINUTE), upgrade.workers.worker(UPGRADE + MINUTE)):
+                assert (await late.send(sms(key), CALLER)).status == 200
+            assert len(upgrade.workers.sms.calls) - before == 1
+    finally:
+        await old.close(drop=False)
