@@ -6,13 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from instant.adapters.table_rows import TableRows
 from instant.domain.ports import OrderStore
 from instant.storage.order_store import PeriodOrderStore
+from instant.storage.rows import Rows
 from sandbox.services import AzuriteProcess
 from tests.support.builders import T0
 from tests.support.fake_rows import FakeRows
 from tests.support.fakes import FakeClock, InMemoryOrderStore
-from tests.support.stores import period_store
+from tests.support.stores import period_store, table_rows
 
 # The contract's records are received around T0: the table store runs with the clock there, and
 # its periods placed so T0 is away from a period's start (one table), or near it (two tables),
@@ -75,3 +77,30 @@ def empty_store(request: pytest.FixtureRequest) -> OrderStore:
 @pytest.fixture
 def key() -> str:
     return f"key-{uuid.uuid4().hex}"
+
+
+# -- the Rows contract (tests/contract/test_rows*.py): the in-memory rows and TableRows ---------
+
+
+@pytest.fixture
+def prefix() -> str:
+    """A table name prefix of this test's own (no other test's tables share it)."""
+    return f"rows{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+async def azure_rows(azurite: AzuriteProcess, prefix: str) -> AsyncIterator[TableRows]:
+    rows = table_rows(azurite.connection_string)
+    yield rows
+    for name in await rows.tables(prefix):
+        await rows.drop(name)
+    await rows.close()
+
+
+@pytest.fixture(params=["fake", "azure_rows"])
+def rows(request: pytest.FixtureRequest) -> Rows:
+    # A sync fixture, so pytest-asyncio can set up the async one it names.
+    if request.param == "fake":
+        return FakeRows()
+    chosen: Rows = request.getfixturevalue(request.param)
+    return chosen

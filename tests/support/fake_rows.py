@@ -17,6 +17,15 @@ from instant.domain.errors import RecordChanged, StorageUnavailable
 from instant.storage.rows import Entity, Row, RowExists
 
 Step = Callable[[str, str, str], Awaitable[None]]
+# Characters Table Storage refuses in a PartitionKey or RowKey.
+_FORBIDDEN = set("/\\#?")
+
+
+def _keys(entity: Entity) -> tuple[str, str]:
+    keys = (str(entity["PartitionKey"]), str(entity["RowKey"]))
+    if any(c in _FORBIDDEN for key in keys for c in key):
+        raise StorageUnavailable("a key has a character Table Storage forbids")
+    return keys
 
 
 class FakeRows:
@@ -38,14 +47,16 @@ class FakeRows:
 
     def _stamp(self, table: str, entity: Entity) -> str:
         etag = f'W/"{next(self._etags)}"'
-        keys = (str(entity["PartitionKey"]), str(entity["RowKey"]))
-        self.tables_.setdefault(table, {})[keys] = Row(dict(entity), etag)
+        keys = _keys(entity)
+        # Table Storage has no null: a property set to None is not stored at all.
+        stored = {name: value for name, value in entity.items() if value is not None}
+        self.tables_.setdefault(table, {})[keys] = Row(stored, etag)
         return etag
 
     async def insert(self, table: str, entity: Entity) -> str:
         """See ``Rows.insert``."""
         await self._begin("insert", table, str(entity["PartitionKey"]))
-        if (str(entity["PartitionKey"]), str(entity["RowKey"])) in self.tables_.get(table, {}):
+        if _keys(entity) in self.tables_.get(table, {}):
             raise RowExists(table)
         return self._stamp(table, entity)
 
@@ -56,11 +67,14 @@ class FakeRows:
 
     async def replace(self, table: str, entity: Entity, etag: str, *, insert: Entity | None = None) -> str:
         """See ``Rows.replace``."""
+        if insert is not None and insert["PartitionKey"] != entity["PartitionKey"]:
+            # The SDK refuses a transaction over two partitions before sending it.
+            raise ValueError("Partition Keys in the batch must all be the same.")
         await self._begin("replace", table, str(entity["PartitionKey"]))
-        current = self.tables_.get(table, {}).get((str(entity["PartitionKey"]), str(entity["RowKey"])))
+        current = self.tables_.get(table, {}).get(_keys(entity))
         if current is None or current.etag != etag:
             raise RecordChanged("etag mismatch")
-        if insert is not None and (str(insert["PartitionKey"]), str(insert["RowKey"])) in self.tables_[table]:
+        if insert is not None and _keys(insert) in self.tables_[table]:
             raise RecordChanged("the inserted row exists")
         new = self._stamp(table, entity)
         if insert is not None:
