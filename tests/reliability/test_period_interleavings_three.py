@@ -1,5 +1,5 @@
 """Idempotency stays exact across a storage period boundary with three requests: every
-interleaving of their storage steps (some 35,000 each, about 40 s) hands the message to the
+interleaving of their storage steps (32,184 and 36,142, some 30-40 s each) hands the message to the
 provider at most once (tests/support/period_scenarios.py; two requests: tests/unit/
 test_period_interleavings.py).
 """

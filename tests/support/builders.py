@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from instant.domain.fingerprint import Fingerprint
 from instant.domain.records import (
     AuditEntry,
     Channel,
-    Fingerprint,
     OrderRecord,
     OrderState,
     RecipientStatus,

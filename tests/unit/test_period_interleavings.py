@@ -2,7 +2,7 @@
 steps of two requests with one key, on workers whose clocks stand on either side of a boundary,
 hands the message to the provider at most once and leaves the key naming that order
 (tests/support/period_scenarios.py). Three requests: tests/reliability/
-test_period_interleavings_three.py (slower: some 35,000 interleavings each).
+test_period_interleavings_three.py (slower: 32,000-36,000 interleavings each).
 """
 
 from __future__ import annotations
