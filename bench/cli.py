@@ -1,19 +1,24 @@
 """``python -m bench``: the full run, results in bench/results/<YYYY-MM-DD>.md.
 ``python -m bench --smoke``: a few requests per phase, to prove the harness works (CI); it asserts
-nothing about timing, prints the table and writes only to .stack/ (ignored by git)."""
+nothing about timing, prints the table and writes only to .stack/ (ignored by git); it leaves out
+the capacity bench.
+``python -m bench --capacity``: the capacity bench alone (bench/capacity.py, about a minute),
+results in .stack/bench-capacity/results.md."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import dataclasses
+import shutil
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.capacity import measure_capacity
 from bench.report import checks, console_table, markdown
-from bench.run import FULL, SMOKE, HarnessBroken, run_bench
+from bench.run import FULL, SMOKE, HarnessBroken, Results, run_bench
 from bench.system import machine_info
 from sandbox.processes import StackError
 from sandbox.services import REPO_ROOT
@@ -24,6 +29,7 @@ RESULTS_DIR = REPO_ROOT / "bench" / "results"
 def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--smoke", action="store_true", help="a few requests per phase; writes only to .stack/")
+    parser.add_argument("--capacity", action="store_true", help="only the capacity bench; writes only to .stack/")
     parser.add_argument("--samples", type=int, help="new sends and replays per channel (default 1000)")
     parser.add_argument("--duration", type=float, help="seconds of the concurrency run (default 20)")
     parser.add_argument("--startup-runs", type=int, help="alternating import runs each (default 15)")
@@ -35,8 +41,31 @@ def _log(line: str) -> None:
     print(f"bench: {line}", file=sys.stderr, flush=True)
 
 
+def _capacity_only(output: Path | None) -> int:
+    workdir = REPO_ROOT / ".stack" / "bench-capacity"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    started = time.time()
+    try:
+        capacity = asyncio.run(measure_capacity(workdir, _log))
+    except StackError as exc:
+        _log(f"BROKEN: {exc}")
+        return 1
+    results = Results(plan=dataclasses.replace(FULL, name="capacity only"), started_at=started, capacity=capacity)
+    results.finished_at = time.time()
+    rows = checks(results)
+    print(console_table(rows), flush=True)
+    output = output or workdir / "results.md"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(markdown(results, rows, machine_info(REPO_ROOT), "python -m bench --capacity"), encoding="utf-8")
+    _log(f"capacity bench done in {capacity.elapsed:.0f} s; results in {output}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
+    if args.capacity:
+        return _capacity_only(args.output)
     plan = SMOKE if args.smoke else FULL
     overrides: dict[str, object] = {}
     if args.samples is not None:
