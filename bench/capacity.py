@@ -6,6 +6,8 @@ expired orders, with ``live`` and then ``factor`` x ``live`` orders that stay.
 
 - periods: PeriodOrderStore with ``since`` two years back; the expired orders fill the period
   tables a run drops whole, the live ones the tables of the last year. ``Retention.purge``.
+- tallies: the controls' counters, which stay in the base table: as many expired tallies as
+  expired orders, with as many live ones as live orders. ``TableTallyStore.purge``.
 - legacy: the same orders in one base table (``since`` in the future, so all of it is the
   legacy period, purged row by row by a scan); the live orders are from the last 6 days, so
   neither their order rows nor their audit entries expire. ``Retention.purge``.
@@ -26,6 +28,7 @@ from pathlib import Path
 from azure.data.tables.aio import TableServiceClient
 
 from bench.capacity_fill import ROWS_PER_ORDER, Filler, expired_periods, live_periods, spread
+from bench.capacity_tallies import measure_tallies
 from bench.counting import AzuriteLog, describe
 from bench.timed_rows import TimedRows
 from instant.adapters.table_rows import TABLE_CLIENT_OPTIONS, TableRows
@@ -238,7 +241,7 @@ async def measure_capacity(workdir: Path, say: Callable[[str], None], plan: Capa
     started = time.perf_counter()
     say(
         f"capacity: {plan.expired} expired orders with {plan.live}, then {plan.factor * plan.live} live ones "
-        f"({ROWS_PER_ORDER} rows each), periods and legacy, on an Azurite of its own"
+        f"({ROWS_PER_ORDER} rows each), periods and legacy; as many tallies; on an Azurite of its own"
     )
     azurite = await start_azurite(workdir)
     service = TableServiceClient.from_connection_string(azurite.connection_string, **TABLE_CLIENT_OPTIONS)
@@ -247,6 +250,16 @@ async def measure_capacity(workdir: Path, say: Callable[[str], None], plan: Capa
     try:
         await _periods(result, account, now)
         await _legacy(result, account, now)
+        tallies = await measure_tallies(
+            service,
+            account.log,
+            now,
+            expired=plan.expired,
+            live=(plan.live, plan.live * (plan.factor - 1)),
+            limit=PURGE_LIMIT,
+        )
+        for size, live_rows, deleted, requests, seconds, kinds in tallies:
+            result.runs.append(Run("tallies", size, live_rows, deleted, requests, seconds, kinds, 0))
     finally:
         await service.close()
         await azurite.stop()

@@ -49,7 +49,7 @@ class Counts:
     report_near: float
     retention_run: float  # one hourly run that drops nothing (creates, listing, base-table scans)
     per_dropped_table: float = 1.0  # one request per period table, once a month
-    per_expired_tally: float = 1.01  # a delete each, plus a query page per 100 (TableTallyStore.purge)
+    per_expired_tally: float = 1.01  # its delete, plus a query page per 100 (TableTallyStore.purge)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -58,6 +58,14 @@ async def write_layout(config: Settings, base: str, since: datetime) -> None:
         raise UnexpectedAnswer(f"{base} already has a layout row: not a fresh Azurite") from exc
     finally:
         await rows.close()
+
+
+async def write_layouts(config: Settings) -> None:
+    """Before any app starts: the stack's base table away from a period boundary, the near
+    app's base table near one."""
+    now, retention = datetime.now(UTC), timedelta(hours=config.idempotency_retention_hours)
+    await write_layout(config, config.instant_table_name, layout_since(now, retention, near=False))
+    await write_layout(config, NEAR_TABLE, layout_since(now, retention, near=True))
 
 
 def period_store(config: Settings, base: str) -> PeriodOrderStore:

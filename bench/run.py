@@ -27,7 +27,6 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +37,7 @@ from bench.controls import ControlsResult, measure_controls, start_controls_off_
 from bench.counting import ORDERS, TALLIES, AzuriteLog, split_parts
 from bench.floor import Floor, FloorSample, closed_loop_floor
 from bench.load import ClosedLoopResult, Sent, ServiceClient, UnexpectedAnswer, closed_loop, emulator_json
-from bench.periods import NEAR_TABLE, PeriodsResult, PeriodsSetup, layout_since, measure_periods, write_layout
+from bench.periods import PeriodsResult, PeriodsSetup, measure_periods, write_layouts
 from bench.refusal import RefusalResult, measure_refusals
 from bench.reports import counted, deliver, report_events
 from bench.startup import StartupResult, measure_startup
@@ -191,7 +190,7 @@ class Bench:
         async with LocalStack(
             self.workdir, port=0, with_app=False, env=stack_env, emulator_args=EMULATOR_ARGS
         ) as stack:
-            await self._write_layouts(app_settings(stack.app_env))
+            await write_layouts(app_settings(stack.app_env))
             await stack.start_app()
             assert stack.host is not None and stack.azurite is not None and stack.emulator is not None
             self.results.stack_pids = {
@@ -235,13 +234,6 @@ class Bench:
             self._note_foreign()
         self.results.finished_at = time.time()
         return self.results
-
-    async def _write_layouts(self, config: Settings) -> None:
-        """Before any app starts: the stack's base table "away" from a period boundary, the near
-        app's base table near one (bench/periods.py)."""
-        now, retention = datetime.now(UTC), timedelta(hours=config.idempotency_retention_hours)
-        await write_layout(config, config.instant_table_name, layout_since(now, retention, near=False))
-        await write_layout(config, NEAR_TABLE, layout_since(now, retention, near=True))
 
     async def _warm_up(self, client: ServiceClient, floor: Floor) -> None:
         self.say(f"warm-up: {self.plan.warmup} x (floor + service) per channel, replays, reads")
