@@ -6,7 +6,9 @@ service uses, no service around it), and the final write (one entity-group trans
 ETag-matched record update plus the audit insert). The calls are the Table adapter's public
 ``claim`` / ``update`` and the records and audit entries come from the service's own pure
 transitions (instant/idempotency), built outside the timed calls, so the floor cannot drift from
-what the service writes. The floor is the sum of the three timed calls.
+what the service writes. The floor is the sum of the three timed calls. It shares the app's base
+table, whose layout row the harness wrote "away" from a period boundary (bench/periods.py), so
+its claim is the one insert of a claim away from a boundary, like the app's.
 
 For a replay the floor is one point read on Table Storage plus one HTTP round trip to the local
 host (``GET /health``): the least a stateless service could do to answer from storage.

@@ -17,6 +17,7 @@ Phases, in this order, one at a time (nothing else talks to the stack meanwhile)
   5. concurrency: the emulator answers after ``latency_ms``; ``clients`` closed-loop callers
   6. memory of the serving process right after (5)
   7. start-up: import times in fresh interpreters (the stack is stopped by then)
+  8. capacity: retention runs on an Azurite of its own (bench/capacity.py; not in the smoke run)
 """
 
 from __future__ import annotations
@@ -186,10 +187,9 @@ class Bench:
             shutil.rmtree(self.workdir)  # fresh logs: the round-trip counts read azurite.log
         self._note_foreign()
         self.say(f"starting the local stack in {self.workdir} ...")
-        stack_env = app_environment()
-        async with LocalStack(
-            self.workdir, port=0, with_app=False, env=stack_env, emulator_args=EMULATOR_ARGS
-        ) as stack:
+        stack = LocalStack(self.workdir, port=0, with_app=False, env=app_environment(), emulator_args=EMULATOR_ARGS)
+        async with stack:
+            # The layout rows first: an app writes one (since = now) at its first request.
             await write_layouts(app_settings(stack.app_env))
             await stack.start_app()
             assert stack.host is not None and stack.azurite is not None and stack.emulator is not None
