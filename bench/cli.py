@@ -17,8 +17,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.capacity import measure_capacity
+from bench.check import md_table
 from bench.report import checks, console_table, markdown
-from bench.run import FULL, SMOKE, HarnessBroken, Results, run_bench
+from bench.report_storage import capacity_checks, capacity_markdown
+from bench.run import FULL, SMOKE, HarnessBroken, run_bench
 from bench.system import machine_info
 from sandbox.processes import StackError
 from sandbox.services import REPO_ROOT
@@ -51,13 +53,28 @@ def _capacity_only(output: Path | None) -> int:
     except StackError as exc:
         _log(f"BROKEN: {exc}")
         return 1
-    results = Results(plan=dataclasses.replace(FULL, name="capacity only"), started_at=started, capacity=capacity)
-    results.finished_at = time.time()
-    rows = checks(results)
+    rows = capacity_checks(capacity)
     print(console_table(rows), flush=True)
+    day = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started))
+    text = [
+        f"# Capacity bench, {day}",
+        "",
+        f'`python -m bench --capacity`, took {capacity.elapsed:.0f} s. How to read it: bench/README.md, "Capacity".',
+        "",
+        *md_table(
+            ("metric", "measured", "baseline (same run)", "ratio", "target", "result", "detail"),
+            [(c.metric, c.measured, c.baseline, c.ratio, c.target, c.verdict, c.note) for c in rows],
+        ),
+        *capacity_markdown(capacity),
+        "",
+        "## Machine",
+        "",
+        *(f"- {name}: {value}" for name, value in machine_info(REPO_ROOT).items()),
+        "",
+    ]
     output = output or workdir / "results.md"
     output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(markdown(results, rows, machine_info(REPO_ROOT), "python -m bench --capacity"), encoding="utf-8")
+    output.write_text("\n".join(text), encoding="utf-8")
     _log(f"capacity bench done in {capacity.elapsed:.0f} s; results in {output}")
     return 0
 

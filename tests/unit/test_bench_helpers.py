@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from bench.capacity import Run
 from bench.capacity_fill import expired_periods, live_periods, spread
 from bench.cost import Counts, Volumes, daily_cost, mixed, projection
-from bench.counting import AzuriteLog, TableRequest, classify, parse_access, split_parts
+from bench.counting import AzuriteLog, LogWindow, TableRequest, classify, parse_access, split_parts
 from bench.load import ClosedLoopResult
-from bench.periods import layout_since
+from bench.periods import Counted, layout_since
 from bench.stats import Summary, percentile
 from instant.storage.periods import PeriodLayout
 
@@ -150,3 +153,23 @@ def test_a_send_near_a_boundary_weighs_in_for_the_first_retention_of_each_month(
     total, usd = daily_cost(list(lines.values()), price_per_10k=0.001)
     assert total == pytest.approx(sum(line.requests for line in lines.values()))
     assert usd == pytest.approx(total / 10_000 * 0.001)
+
+
+def test_counted_figures_are_per_operation_and_split() -> None:
+    requests = _requests(
+        ("GET", "/a/base(PartitionKey='r',RowKey='tally')", 404),
+        ("POST", "/a/base202611", 201),
+        ("POST", "/a/base", 201),
+        ("POST", "/a/$batch", 202),
+    )
+    window = LogWindow(len(requests) * 2, Counter({"insert": 4, "batch": 2, "point read": 2}), tuple(requests * 2))
+    counted = Counted.of(window, "base", per=2)
+    assert (counted.total, counted.orders, counted.tallies) == (4, 2, 2)
+    assert counted.kinds == "batch 1, insert 2, point read 1"
+
+
+def test_a_retention_run_costs_per_expired_row() -> None:
+    run = Run("periods", "small", live_rows=10, expired_rows=400, requests=16, seconds=0.2, kinds="", dropped=11)
+    assert (run.requests_per_row, run.seconds_per_row) == (0.04, 0.0005)
+    idle = Run("periods", "idle", live_rows=10, expired_rows=0, requests=5, seconds=0.01, kinds="", dropped=0)
+    assert math.isnan(idle.requests_per_row)
