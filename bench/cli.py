@@ -2,19 +2,25 @@
 ``python -m bench --smoke``: a few requests per phase, to prove the harness works (CI); it asserts
 nothing about timing, prints the table and writes only to .stack/ (ignored by git).
 ``python -m bench --controls-only``: the warm-up, the round-trip counts and the controls phase
-(issue 12) alone, ~1 minute; writes only to .stack/ unless given --output."""
+(issue 12) alone, ~1 minute; writes only to .stack/ unless given --output.
+``python -m bench --capacity``: the capacity bench alone (bench/capacity.py, about a minute),
+results in .stack/bench-capacity/results.md."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import dataclasses
+import shutil
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.capacity import measure_capacity
+from bench.check import md_table
 from bench.report import checks, console_table, markdown
+from bench.report_storage import capacity_checks, capacity_markdown
 from bench.run import FULL, SMOKE, HarnessBroken, run_bench
 from bench.system import machine_info
 from sandbox.processes import StackError
@@ -31,6 +37,7 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="only the warm-up, round trips and controls on vs off; writes only to .stack/",
     )
+    parser.add_argument("--capacity", action="store_true", help="only the capacity bench; writes only to .stack/")
     parser.add_argument("--samples", type=int, help="new sends and replays per channel (default 1000)")
     parser.add_argument("--duration", type=float, help="seconds of the concurrency run (default 20)")
     parser.add_argument("--startup-runs", type=int, help="alternating import runs each (default 15)")
@@ -42,8 +49,46 @@ def _log(line: str) -> None:
     print(f"bench: {line}", file=sys.stderr, flush=True)
 
 
+def _capacity_only(output: Path | None) -> int:
+    workdir = REPO_ROOT / ".stack" / "bench-capacity"
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    started = time.time()
+    try:
+        capacity = asyncio.run(measure_capacity(workdir, _log))
+    except StackError as exc:
+        _log(f"BROKEN: {exc}")
+        return 1
+    rows = capacity_checks(capacity)
+    print(console_table(rows), flush=True)
+    day = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(started))
+    text = [
+        f"# Capacity bench, {day}",
+        "",
+        f'`python -m bench --capacity`, took {capacity.elapsed:.0f} s. How to read it: bench/README.md, "Capacity".',
+        "",
+        *md_table(
+            ("metric", "measured", "baseline (same run)", "ratio", "target", "result", "detail"),
+            [(c.metric, c.measured, c.baseline, c.ratio, c.target, c.verdict, c.note) for c in rows],
+        ),
+        *capacity_markdown(capacity),
+        "",
+        "## Machine",
+        "",
+        *(f"- {name}: {value}" for name, value in machine_info(REPO_ROOT).items()),
+        "",
+    ]
+    output = output or workdir / "results.md"
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text("\n".join(text), encoding="utf-8")
+    _log(f"capacity bench done in {capacity.elapsed:.0f} s; results in {output}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse_args(argv)
+    if args.capacity:
+        return _capacity_only(args.output)
     plan = SMOKE if args.smoke else FULL
     overrides: dict[str, object] = {}
     if args.samples is not None:
@@ -54,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         overrides["startup_runs"] = args.startup_runs
     if args.controls_only:
         overrides["controls_only"] = True
+        overrides["capacity"] = False
     if overrides:
         plan = dataclasses.replace(plan, name=f"{plan.name}, modified", **overrides)  # type: ignore[arg-type]
     scratch = args.smoke or args.controls_only

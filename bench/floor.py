@@ -6,7 +6,9 @@ service uses, no service around it), and the final write (one entity-group trans
 ETag-matched record update plus the audit insert). The calls are the Table adapter's public
 ``claim`` / ``update`` and the records and audit entries come from the service's own pure
 transitions (instant/idempotency), built outside the timed calls, so the floor cannot drift from
-what the service writes. The floor is the sum of the three timed calls.
+what the service writes. The floor is the sum of the three timed calls. It shares the app's base
+table, whose layout row the harness wrote "away" from a period boundary (bench/periods.py), so
+its claim is the one insert of a claim away from a boundary, like the app's.
 
 For a replay the floor is one point read on Table Storage plus one HTTP round trip to the local
 host (``GET /health``): the least a stateless service could do to answer from storage.
@@ -76,7 +78,7 @@ class FloorSample:
         return self.claim + self.provider + self.update
 
 
-def _draft(order: SmsOrder | EmailOrder, now: datetime) -> OrderRecord:
+def draft_record(order: SmsOrder | EmailOrder, now: datetime) -> OrderRecord:
     """The record the service would claim for ``order``: the service's own pure transition."""
     return transitions.draft(
         order,
@@ -89,7 +91,7 @@ def _draft(order: SmsOrder | EmailOrder, now: datetime) -> OrderRecord:
     )
 
 
-def _final(
+def final_record(
     held: OrderRecord, order: SmsOrder | EmailOrder, status: RecipientStatus, provider_id: str
 ) -> tuple[OrderRecord, AuditEntry]:
     """The completed record and its audit entry, built by the service's own transitions."""
@@ -148,7 +150,7 @@ class Floor:
         """Claim, SMS hand-off, final write: one new SMS without the service."""
         now = _CLOCK.now()
         order = SmsOrder(uuid.uuid4().hex, "ref-bench", new_phone(), 300, None, SMS_BODY)
-        claim, held = await self._claim(_draft(order, now))
+        claim, held = await self._claim(draft_record(order, now))
         message = SmsMessage(
             recipient=held.recipient,
             sender=held.sender,
@@ -161,7 +163,7 @@ class Floor:
         started = time.perf_counter()
         receipt = await self.sms.send(message, deadline=Deadline.after(_CLOCK, BUDGET_SECONDS))
         provider = time.perf_counter() - started
-        final, audit = _final(held, order, RecipientStatus.SMS_ACCEPTED, receipt.message_id)
+        final, audit = final_record(held, order, RecipientStatus.SMS_ACCEPTED, receipt.message_id)
         return FloorSample(claim, provider, await self._update(final, audit))
 
     async def email_send(self) -> FloorSample:
@@ -170,7 +172,7 @@ class Floor:
         order = EmailOrder(
             uuid.uuid4().hex, "ref-bench", new_email(), EMAIL_SUBJECT, EMAIL_BODY, EmailContentType.PLAIN, None
         )
-        claim, held = await self._claim(_draft(order, now))
+        claim, held = await self._claim(draft_record(order, now))
         message = EmailMessage(
             recipient=held.recipient,
             sender=held.sender,
@@ -186,7 +188,7 @@ class Floor:
         provider = time.perf_counter() - started
         if receipt.status is EmailOperationStatus.FAILED:
             raise RuntimeError(f"floor email ended {receipt.status} ({receipt.error_code})")
-        final, audit = _final(held, order, email_status(receipt), receipt.operation_id)
+        final, audit = final_record(held, order, email_status(receipt), receipt.operation_id)
         return FloorSample(claim, provider, await self._update(final, audit))
 
     async def point_read(self, shipment_id: str) -> float:

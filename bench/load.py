@@ -81,6 +81,15 @@ class ServiceClient:
             raise UnexpectedAnswer(f"replayed {sent.channel} send answered {status}: {content[:300]!r}")
         return seconds
 
+    async def shipment(self, shipment_id: str) -> float:
+        """GET the shipment of an order this caller sent."""
+        started = time.perf_counter()
+        async with self.session.get(f"{self.base_url}/future/shipment/{shipment_id}", headers=_HEADERS) as response:
+            content = await response.read()
+        if response.status != 200:
+            raise UnexpectedAnswer(f"GET shipment answered {response.status}: {content[:300]!r}")
+        return time.perf_counter() - started
+
     async def health(self) -> float:
         started = time.perf_counter()
         async with self.session.get(f"{self.base_url}/health") as response:

@@ -6,9 +6,16 @@ import math
 import statistics
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from bench.check import Check, md_table
 from bench.counting import describe
+from bench.report_storage import (
+    capacity_checks,
+    capacity_markdown,
+    cost_markdown,
+    periods_checks,
+    periods_markdown,
+)
 from bench.run import Results, RoundTrips
 from bench.stats import Summary, ms, ratio
 from bench.system import CpuUse
@@ -18,23 +25,6 @@ EMAIL_POLL_NOTE = (
     "; with the recorded timing (Retry-After: 3, Running 3-10 s) the send answers once ACS took the operation "
     "(INSTANT_EMAIL_WAIT_SECONDS 0): no GET of the operation on the POST path"
 )
-
-
-@dataclass(frozen=True)
-class Check:
-    """One target: what was measured, against what baseline from the same run, and the verdict."""
-
-    metric: str
-    measured: str
-    baseline: str
-    ratio: str
-    target: str
-    passed: bool | None  # None: for information, no target
-    note: str = ""
-
-    @property
-    def verdict(self) -> str:
-        return "info" if self.passed is None else "pass" if self.passed else "MISS"
 
 
 def _latency_checks(name: str, service: Summary, floor: Summary, floor_label: str) -> list[Check]:
@@ -133,6 +123,7 @@ def checks(results: Results) -> list[Check]:
         )
     out += _refusal_checks(results)
     out += _controls_checks(results)
+    out += periods_checks(results)
     conc = results.concurrency
     if conc is not None and conc.latencies:
         plan = results.plan
@@ -179,14 +170,15 @@ def checks(results: Results) -> list[Check]:
     for channel, trips in results.new_send_trips.items():
         out.append(
             Check(
-                f"Table requests / new {channel} send",
-                f"{trips.table:g}",
+                f"Table requests / new {channel} send, away from a period boundary",
+                f"{trips.table:g} (orders {trips.orders:g} + controls {trips.tallies:g})",
                 "",
                 "",
-                # The claim and the final write, plus at most 2 for the controls' counter (issue
-                # 12); the gate now needs one conditional write (instant/limits/gate.py).
-                "<= 4 (2 + 2 controls)",
-                trips.table <= 4,
+                # The claim and the final write in the current period's table, plus the controls'
+                # recipient tally in the base table: at most 2 (issue 12); the gate makes one
+                # conditional write, and a read only after a lost write (instant/limits/gate.py).
+                "<= 2 + 2 controls",
+                trips.orders <= 2 and trips.tallies <= 2 and trips.table == trips.orders + trips.tallies,
                 _trips_note(trips, provider=False),
             )
         )
@@ -252,6 +244,7 @@ def checks(results: Results) -> list[Check]:
                 _trips_note(trips, provider=True),
             )
         )
+    out += capacity_checks(results.capacity)
     startup = results.startup
     if startup is not None:
         r = ratio(startup.app_median, startup.deps_median)
@@ -309,13 +302,6 @@ def console_table(rows: Sequence[Check]) -> str:
 # -- Markdown -----------------------------------------------------------------------------------
 
 
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    def line(cells: Sequence[str]) -> str:
-        return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
-
-    return [line(header), "|" + "|".join("---" for _ in header) + "|", *(line(r) for r in rows)]
-
-
 def _dist_row(name: str, samples: Sequence[float]) -> list[str]:
     s = Summary.of(samples)
     return [name, str(s.n), ms(s.p50), ms(s.p99), ms(s.mean), ms(s.minimum), ms(s.maximum)]
@@ -345,7 +331,7 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
         "",
         "## Targets",
         "",
-        *_md_table(
+        *md_table(
             ("metric", "measured", "baseline (same run)", "ratio", "target", "result", "detail"),
             [(c.metric, c.measured, c.baseline, c.ratio, c.target, c.verdict, c.note) for c in rows],
         ),
@@ -400,7 +386,7 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
                 f"new SMS send, {plan.clients} clients, provider +{plan.latency_ms} ms", results.concurrency.latencies
             )
         )
-    out += _md_table(("series", "n", "p50", "p99", "mean", "min", "max"), dist)
+    out += md_table(("series", "n", "p50", "p99", "mean", "min", "max"), dist)
     out += ["", "## Round trips (counted by the servers)", ""]
     trips_rows: list[list[str]] = []
     for label, trips_by_channel in (("new send", results.new_send_trips), ("replay", results.replay_trips)):
@@ -419,7 +405,7 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
         for label, trips in zip(("delivery report", "delivery report redelivered"), pair, strict=True):
             row = [f"{channel} {label}", str(trips.per), f"{trips.table:g}", _trips_note(trips, provider=False)]
             trips_rows.append([*row, "0", "none"])
-    out += _md_table(
+    out += md_table(
         (
             "what",
             "requests counted",
@@ -430,6 +416,9 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
         ),
         trips_rows,
     )
+    out += periods_markdown(results.periods)
+    out += capacity_markdown(results.capacity)
+    out += cost_markdown(results)
     out += [
         "",
         "## CPU per phase (average cores busy; the machine has "
@@ -438,7 +427,7 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
         "`others` is everything on the machine that is not one of our processes: other people's test "
         "suites show up here.",
         "",
-        *_md_table(("phase", "wall s", "ours (cores)", "others (cores)"), _cpu_rows(results.cpu)),
+        *md_table(("phase", "wall s", "ours (cores)", "others (cores)"), _cpu_rows(results.cpu)),
     ]
     startup = results.startup
     if startup is not None:

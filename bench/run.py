@@ -11,9 +11,13 @@ Phases, in this order, one at a time (nothing else talks to the stack meanwhile)
   4b. the worst-case refusal (1 MiB of unknown fields) against its transfer and json.loads
   4c. the abuse and cost controls: new sends on the app (controls on) against a second app
       process with them off (bench/controls.py)
+  4d. storage periods: the app is "away" from a period boundary (the harness wrote its layout
+      row before it started); a second app process is "near" one (bench/periods.py): Table
+      requests per operation for both, then new sends to both, paired
   5. concurrency: the emulator answers after ``latency_ms``; ``clients`` closed-loop callers
   6. memory of the serving process right after (5)
   7. start-up: import times in fresh interpreters (the stack is stopped by then)
+  8. capacity: retention runs on an Azurite of its own (bench/capacity.py; not in the smoke run)
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from typing import Any
 
 import aiohttp
 
+from bench.capacity import CapacityResult, measure_capacity
 from bench.controls import ControlsResult, measure_controls, start_controls_off_app
-from bench.counting import AzuriteLog
+from bench.counting import ORDERS, TALLIES, AzuriteLog, split_parts
 from bench.floor import Floor, FloorSample, closed_loop_floor
 from bench.load import ClosedLoopResult, Sent, ServiceClient, UnexpectedAnswer, closed_loop, emulator_json
+from bench.periods import PeriodsResult, PeriodsSetup, measure_periods, write_layouts
 from bench.refusal import RefusalResult, measure_refusals
 from bench.reports import counted, deliver, report_events
 from bench.startup import StartupResult, measure_startup
@@ -66,6 +72,8 @@ class Plan:
     refusals: int = 60  # worst-case refusals (each with its transfer and json.loads baselines)
     controls: int = 500  # new sends per channel with the controls on, each paired with one with them off
     controls_only: bool = False  # warm-up, round trips and the controls phase only (python -m bench --controls-only)
+    periods: int = 300  # new SMS sends away from a period boundary, each paired with one near it
+    capacity: bool = True  # the capacity bench (bench/capacity.py, about a minute) after the rest
 
 
 FULL = Plan("full", warmup=100, samples=1000, replays=1000, count_window=50)
@@ -80,6 +88,8 @@ SMOKE = Plan(
     startup_runs=1,
     refusals=3,
     controls=40,
+    periods=20,
+    capacity=False,
 )
 
 
@@ -90,6 +100,8 @@ class RoundTrips:
     provider: float
     provider_kinds: Counter[str]
     per: int
+    orders: float = 0.0  # the order store's share of ``table`` (bench/counting.py, split_parts)
+    tallies: float = 0.0  # the controls' share
 
 
 @dataclass
@@ -110,6 +122,8 @@ class Results:
     concurrency_floor: ClosedLoopResult | None = None
     refusal: RefusalResult | None = None
     controls: ControlsResult | None = None
+    periods: PeriodsResult | None = None
+    capacity: CapacityResult | None = None
     rss_kib: int = 0
     hwm_kib: int = 0
     startup: StartupResult | None = None
@@ -141,6 +155,7 @@ class Bench:
         self.workdir = workdir
         self.say = log
         self.results = Results(plan=plan, started_at=time.time())
+        self.base = "instantorders"  # the app's base table, read from its settings at start
 
     # -- helpers ----------------------------------------------------------------------------
 
@@ -173,7 +188,11 @@ class Bench:
             shutil.rmtree(self.workdir)  # fresh logs: the round-trip counts read azurite.log
         self._note_foreign()
         self.say(f"starting the local stack in {self.workdir} ...")
-        async with LocalStack(self.workdir, port=0, env=app_environment(), emulator_args=EMULATOR_ARGS) as stack:
+        stack = LocalStack(self.workdir, port=0, with_app=False, env=app_environment(), emulator_args=EMULATOR_ARGS)
+        async with stack:
+            # The layout rows first: an app writes one (since = now) at its first request.
+            await write_layouts(app_settings(stack.app_env))
+            await stack.start_app()
             assert stack.host is not None and stack.azurite is not None and stack.emulator is not None
             self.results.stack_pids = {
                 "local host (function app)": stack.host.pid,
@@ -181,6 +200,7 @@ class Bench:
                 "ACS emulator": stack.emulator.pid,
             }
             app_env = stack.app_env
+            self.base = app_settings(app_env).instant_table_name
             floor = Floor.create(app_settings(app_env))
             connector = aiohttp.TCPConnector(limit=self.plan.clients + 8)
             timeout = aiohttp.ClientTimeout(total=30)
@@ -198,6 +218,7 @@ class Bench:
                         await self._refusals(client)
                     await self._controls(client, session, stack.app_env)
                     if not self.plan.controls_only:
+                        await self._periods(client, session, stack.app_env, stack.host.base_url, azurite)
                         await self._concurrency(client, floor, session, emulator, stack.host.pid)
             finally:
                 await floor.close()
@@ -212,6 +233,11 @@ class Bench:
         )
         self.results.cpu["start-up"] = meter.stop(time.perf_counter())
         self._note_foreign()
+        if self.plan.capacity:
+            meter = self._meter()
+            self.results.capacity = await measure_capacity(self.workdir / "capacity", self.say)
+            self.results.cpu["capacity (its own Azurite)"] = meter.stop(time.perf_counter())
+            self._note_foreign()
         self.results.finished_at = time.time()
         return self.results
 
@@ -280,7 +306,16 @@ class Bench:
         window = azurite.window(start, end)
         requests: list[dict[str, Any]] = await emulator_json(session, "GET", f"{emulator}/_emulator/requests")
         kinds: Counter[str] = Counter(f"{r['kind']} {r['method']}" for r in requests)
-        return RoundTrips(window.lines / count, window.kinds, len(requests) / count, kinds, count)
+        parts = split_parts(window.requests, self.base)
+        return RoundTrips(
+            window.lines / count,
+            window.kinds,
+            len(requests) / count,
+            kinds,
+            count,
+            parts[ORDERS] / count,
+            parts[TALLIES] / count,
+        )
 
     async def _new_sends(self, client: ServiceClient, floor: Floor) -> dict[str, list[Sent]]:
         self.say(f"new sends: {self.plan.samples} per channel, each paired with a floor measurement")
@@ -351,6 +386,22 @@ class Bench:
             self.results.cpu["controls on vs off"] = meter.stop(time.perf_counter())
         finally:
             await off_app.stop()
+        self._note_foreign()
+
+    async def _periods(
+        self, client: ServiceClient, session: aiohttp.ClientSession, app_env: dict[str, str], url: str, log: AzuriteLog
+    ) -> None:
+        plan = self.plan
+        self.say(
+            f"periods: {plan.count_window} counted SMS sends, GETs and reports away from a boundary and near one "
+            f"(a second app), then {plan.periods} paired new sends"
+        )
+        setup = PeriodsSetup(app_env, app_settings(app_env), session, client, url, log, self.workdir / "near")
+        meter = self._meter()
+        self.results.periods = await measure_periods(
+            setup, count=plan.count_window, warmup=max(plan.warmup, 10), samples=plan.periods, paired=self._paired
+        )
+        self.results.cpu["periods: near vs away"] = meter.stop(time.perf_counter())
         self._note_foreign()
 
     async def _concurrency(
