@@ -10,6 +10,7 @@ the orders' table; the retention purge only ever selects RowKey "order" and "aud
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from instant.domain.ports import Tally, TallyEntry, purge_cutoff
 TALLY_ROW = "tally"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _PURGE_PAGE_SIZE = 100
+_PURGE_CONCURRENCY = 16
 
 
 def tally_entity(tally: Tally) -> dict[str, Any]:
@@ -127,10 +129,18 @@ class TableTallyStore:
                 select=["PartitionKey", "RowKey"],
                 results_per_page=max(1, min(limit, _PURGE_PAGE_SIZE)),
             ).by_page()
+            gate = asyncio.Semaphore(_PURGE_CONCURRENCY)
+
+            async def delete(entity: Any) -> int:
+                async with gate:
+                    return await self._delete(entity)
+
             async for page in pages:
-                for entity in [e async for e in page][: limit - found]:
-                    found += 1
-                    deleted += await self._delete(entity)
+                batch = [e async for e in page][: limit - found]
+                found += len(batch)
+                # A page's deletes in flight at once: a day's expired tallies at national volume
+                # (up to a million) must fit in the hourly runs.
+                deleted += sum(await asyncio.gather(*(delete(e) for e in batch)))
                 if found >= limit:
                     break
         except AzureError as exc:

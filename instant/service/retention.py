@@ -20,6 +20,11 @@ from instant.domain.ports import OrderStore, TallyStore
 
 log = logging.getLogger("instant.retention")
 
+# The tallies live in the base table, one per recipient counted in the last day: at national
+# volume up to a million expire a day. A run may delete this many times ``limit`` of them (the
+# store deletes a page's rows at once), so the hourly runs keep up with several million a day.
+TALLY_LIMIT_FACTOR = 40
+
 
 @dataclass(frozen=True)
 class PurgeReport:
@@ -36,8 +41,8 @@ class PurgeReport:
 
     @property
     def more_left(self) -> bool:
-        """A kind hit the limit: more expired rows may wait for the next run."""
-        return max(self.orders, self.audit_entries, self.tallies) >= self.limit
+        """A kind hit its limit: more expired rows may wait for the next run."""
+        return max(self.orders, self.audit_entries) >= self.limit or self.tallies >= self.limit * TALLY_LIMIT_FACTOR
 
 
 class Retention:
@@ -80,7 +85,7 @@ class Retention:
         audit_entries = await self._store.purge_audit(audit_cutoff, limit=self._limit)
         tallies = 0
         if self._tallies is not None:
-            tallies = await self._tallies.purge(now - self._tally_retention, limit=self._limit)
+            tallies = await self._tallies.purge(now - self._tally_retention, limit=self._limit * TALLY_LIMIT_FACTOR)
         report = PurgeReport(
             orders, audit_entries, order_cutoff, audit_cutoff, self._limit, tallies, tuple(dropped), tuple(prepared)
         )

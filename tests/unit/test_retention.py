@@ -13,13 +13,14 @@ from azure.functions.timer import TimerRequest
 from instant import bootstrap
 from instant.config import Settings
 from instant.domain.orders import SmsOrder
+from instant.domain.ports import Tally, TallyEntry
 from instant.domain.records import Channel, shipment_id_for
 from instant.entrypoints.retention_timer import PURGE_SCHEDULE
 from instant.service.instant_service import InstantService
-from instant.service.retention import Retention
+from instant.service.retention import TALLY_LIMIT_FACTOR, Retention
 from instant.storage.order_store import PeriodOrderStore
 from tests.support.fake_rows import FakeRows
-from tests.support.fakes import FakeClock
+from tests.support.fakes import FakeClock, InMemoryOrderStore, InMemoryTallyStore
 from tests.support.unit import CALLER, SETTINGS, World, build_world
 
 RETENTION = timedelta(hours=SETTINGS.retention_hours)
@@ -169,3 +170,19 @@ async def test_on_period_tables_an_expired_order_is_absent_and_its_month_goes_wh
     clock.current += timedelta(seconds=1)
     assert (await retention.purge()).dropped == ("orders202610",)
     assert "orders202610" not in rows.tables_
+
+
+async def test_a_run_deletes_many_times_its_row_limit_of_tallies() -> None:
+    # A day's expired tallies at national volume (a million recipients) must fit in 24 runs of
+    # a limit sized for the base table's legacy rows.
+    clock = FakeClock(datetime(2026, 11, 29, tzinfo=UTC))
+    tallies = InMemoryTallyStore()
+    old = clock.now() - timedelta(days=2)
+    for n in range(2 * TALLY_LIMIT_FACTOR + 3):
+        await tallies.write(Tally(f"recipient|sms|{n}", (TallyEntry(f"s{n}", old),), 1))
+    retention = Retention(
+        store=InMemoryOrderStore(), clock=clock, retention_hours=168, audit_retention_days=365, limit=2, tallies=tallies
+    )
+    first, second = await retention.purge(), await retention.purge()
+    assert (first.tallies, first.more_left) == (2 * TALLY_LIMIT_FACTOR, True)
+    assert (second.tallies, second.more_left) == (3, False)
