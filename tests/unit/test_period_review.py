@@ -52,7 +52,6 @@ class FailingInserts(FakeRows):
         return await super().insert(table, entity)
 
 
-@pytest.mark.xfail(strict=True, reason="drop_expired_periods uses the current retention, not the longest one ever used")
 async def test_a_shorter_retention_after_a_deploy_keeps_audit_entries_written_under_the_longer_one() -> None:
     # IDEMPOTENCY_RETENTION_HOURS was 336: an order received 13 days into November lives in
     # October's table and is replayed (an audit entry there) 26 days into November.
@@ -71,7 +70,6 @@ async def test_a_shorter_retention_after_a_deploy_keeps_audit_entries_written_un
     assert OCTOBER_TABLE in rows.tables_, "an audit entry younger than the audit retention was dropped"
 
 
-@pytest.mark.xfail(strict=True, reason="last_write ignores the lease: a takeover's final write lands after end + 2r")
 async def test_a_final_write_late_in_a_takeovers_lease_is_kept_for_the_whole_audit_retention() -> None:
     # An order received 1 ms before November's window ends (retention 336 h, in October's table)
     # is taken over 1 ms before it expires; the takeover's final write (its audit entry) comes
@@ -89,7 +87,6 @@ async def test_a_final_write_late_in_a_takeovers_lease_is_kept_for_the_whole_aud
     assert OCTOBER_TABLE in rows.tables_, "an audit entry younger than the audit retention was dropped"
 
 
-@pytest.mark.xfail(strict=True, reason="a missing layout row is silently rewritten with since = now")
 async def test_a_missing_layout_row_is_refused_while_period_tables_exist() -> None:
     # The periods began on Sep 1 (October's and November's tables hold orders); the layout row
     # is then lost (a partial restore, a hand edit). A worker that starts now must not begin a
@@ -106,7 +103,6 @@ async def test_a_missing_layout_row_is_refused_while_period_tables_exist() -> No
         await restarted.layout()
 
 
-@pytest.mark.xfail(strict=True, reason="audit_entries looks in the older table only near a start")
 async def test_the_audit_trail_of_a_linked_order_is_found_after_the_window() -> None:
     rows = FakeRows()
     near = NOVEMBER + timedelta(days=2)
