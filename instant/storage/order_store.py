@@ -4,7 +4,8 @@ period before the first (read until its orders age out, and purged row by row as
 
 Requests per call, away from a period's start / near it (the first ``retention`` of a period):
 claim 1 / 2 (instant/storage/claims.py); get 1 / 2 reads (2 when the key has a link: the link,
-then its order); update 1 transaction; orders_with_prefix 1 / 2 range reads.
+then its order); update 1 transaction; orders_with_prefix 1 / 2 range reads (away, a point read
+more per order found through a link).
 """
 
 from __future__ import annotations
@@ -61,6 +62,13 @@ class PeriodOrderStore:
 
     async def _since(self) -> datetime:
         found = await self._rows.read(self._base, LAYOUT_PARTITION, LAYOUT_ROW)
+        if found is None and await self._period_tables_exist():
+            # Read again: the first worker may have written it, and a table, since our read.
+            found = await self._rows.read(self._base, LAYOUT_PARTITION, LAYOUT_ROW)
+            if found is None:
+                # The row was lost (a restore, a hand edit): a new ``since`` would place orders
+                # and name tables differently, and leave the earlier tables undropped forever.
+                raise StorageUnavailable("the storage layout row is missing but period tables exist")
         if found is None:
             try:
                 # Whole seconds: every store keeps them exactly (Azurite keeps only milliseconds),
@@ -76,6 +84,11 @@ class PeriodOrderStore:
             raise StorageUnavailable("the storage layout row is not readable")
         since: datetime = found.entity["Since"]
         return since.astimezone(UTC)
+
+    async def _period_tables_exist(self) -> bool:
+        """True when a table named ``<base>YYYYMM`` exists (one listing, only while no layout row)."""
+        names = await self._rows.tables(self._base)
+        return any(len(n) == len(self._base) + 6 and n[len(self._base) :].isdigit() for n in names)
 
     async def claim(self, record: OrderRecord) -> OrderRecord:
         """See ``OrderStore.claim``."""
@@ -143,11 +156,12 @@ class PeriodOrderStore:
         return [orders[k] for k in sorted(orders)]
 
     async def audit_entries(self, shipment_id: str) -> list[AuditEntry]:
-        """An order's audit trail, oldest first, from the tables a request now looks in (and
-        the base table while it still holds orders)."""
+        """An order's audit trail, oldest first: from the current table, the one before it (a
+        live order received in the window lives there after the window too), and the base table."""
         layout = await self.layout()
-        where = layout.where(self._clock.now())
-        tables = {where.current.table, self._base} | ({where.older.table} if where.older else set())
+        current = layout.period_of(self._clock.now())
+        previous = layout.previous(current)
+        tables = {current.table, self._base} | ({previous.table} if previous else set())
         found = await asyncio.gather(
             *(self._rows.partition(t, shipment_id, AUDIT_ROW_PREFIX, AUDIT_ROW_END) for t in sorted(tables))
         )

@@ -17,6 +17,8 @@ from datetime import UTC, datetime, timedelta
 
 # Periods are at least twice this long (a February is 28 days).
 MAX_RETENTION = timedelta(days=14)
+# A write that began while its order was live lands within this (a lease, a report's read-write).
+LATE_WRITE = timedelta(hours=1)
 _BEGINNING = datetime(1970, 1, 1, tzinfo=UTC)
 _TICK = timedelta(microseconds=1)
 
@@ -97,8 +99,12 @@ class PeriodLayout:
     def last_write(self, period: Period) -> datetime:
         """After this moment nothing is written to the period's table any more: its newest
         order was received before ``end + retention`` (near the next period's start) and stays
-        live for one more ``retention``; late delivery reports are refused after that."""
-        return period.end + 2 * self.retention
+        live for one more ``retention``; a write that began while it was live (a takeover's
+        final write, a delivery report) lands within ``LATE_WRITE`` of that.
+
+        With the longest retention allowed, not this deployment's: a deployment with a longer
+        IDEMPOTENCY_RETENTION_HOURS may have written to the table until then."""
+        return period.end + 2 * MAX_RETENTION + LATE_WRITE
 
     def upcoming(self, now: datetime) -> list[Period]:
         """The current period and the next one (their tables are created ahead of use)."""

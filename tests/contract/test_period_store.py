@@ -15,6 +15,7 @@ from instant.domain.errors import KeyAlreadyClaimed
 from instant.domain.records import OrderRecord, OrderState
 from instant.storage.entities import ORDER_ROW, is_link
 from instant.storage.order_store import PeriodOrderStore
+from instant.storage.periods import LATE_WRITE, MAX_RETENTION
 from instant.storage.rows import Rows
 from sandbox.services import AzuriteProcess
 from tests.support.builders import audit_entry, order_record
@@ -182,8 +183,9 @@ async def test_retention_prepares_the_coming_tables_and_drops_only_those_past_au
     assert await store.prepare_periods(AWAY) == [f"{base}202611", f"{base}202612"]
     await store.claim(received(SINCE + timedelta(days=3)))  # the first period (to Oct 1)
     await store.claim(received(NOVEMBER - timedelta(days=3)))  # October
-    # The first period's last write is Oct 1 + 2 retentions; its audit is kept 30 days more.
-    last_write = datetime(2026, 10, 1, tzinfo=UTC) + 2 * RETENTION
+    # The first period's last write is Oct 1 + 2 of the longest retentions (and a late write);
+    # its audit is kept 30 days more.
+    last_write = datetime(2026, 10, 1, tzinfo=UTC) + 2 * MAX_RETENTION + LATE_WRITE
     assert await store.drop_expired_periods(last_write + audit_retention - timedelta(seconds=1), audit_retention) == []
     dropped = await store.drop_expired_periods(last_write + audit_retention, audit_retention)
     assert dropped == [f"{base}202609"]

@@ -19,6 +19,7 @@ from instant.entrypoints.retention_timer import PURGE_SCHEDULE
 from instant.service.instant_service import InstantService
 from instant.service.retention import TALLY_LIMIT_FACTOR, Retention
 from instant.storage.order_store import PeriodOrderStore
+from instant.storage.periods import LATE_WRITE, MAX_RETENTION
 from tests.support.fake_rows import FakeRows
 from tests.support.fakes import FakeClock, InMemoryOrderStore, InMemoryTallyStore
 from tests.support.unit import CALLER, SETTINGS, World, build_world
@@ -164,7 +165,7 @@ async def test_on_period_tables_an_expired_order_is_absent_and_its_month_goes_wh
     assert (report.orders, report.dropped) == (0, ())
     assert report.prepared == ("orders202610", "orders202611")
     # then: October's table goes whole once its last audit entry is a year old, not before
-    end_of_october_writes = datetime(2026, 11, 1, tzinfo=UTC) + 2 * RETENTION
+    end_of_october_writes = datetime(2026, 11, 1, tzinfo=UTC) + 2 * MAX_RETENTION + LATE_WRITE
     clock.current = end_of_october_writes + timedelta(days=365) - timedelta(seconds=1)
     assert (await retention.purge()).dropped == ()
     clock.current += timedelta(seconds=1)
