@@ -12,7 +12,7 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from bench.counting import AzuriteLog, describe
 from instant.adapters.table_tallies import TableTallyStore, tally_entity
-from instant.domain.ports import Tally, TallyEntry
+from instant.domain.tallies import Tally, TallyEntry
 
 TABLE = "captallies"
 # A tally decides nothing once its newest entry left the longest window and its UTC day

@@ -27,7 +27,8 @@ from instant.adapters.traced import TracedEmailGateway, TracedOrderStore, Traced
 from instant.adapters.transport import transport_options
 from instant.config import Settings, load_settings
 from instant.domain.clock import Clock, SystemClock
-from instant.domain.ports import Closeable, EmailGateway, OrderStore, SmsGateway, TallyStore
+from instant.domain.ports import Closeable, EmailGateway, OrderStore, SmsGateway
+from instant.domain.tallies import TallyStore
 from instant.entrypoints.answers import WireRenderer
 from instant.service.instant_service import InstantService, ServiceSettings
 from instant.storage.order_store import PeriodOrderStore

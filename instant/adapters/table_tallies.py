@@ -28,7 +28,8 @@ from azure.data.tables.aio import TableClient
 
 from instant.adapters.lazy_table import LazyTable
 from instant.domain.errors import RecordChanged, StorageUnavailable
-from instant.domain.ports import Tally, TallyEntry, purge_cutoff
+from instant.domain.ports import purge_cutoff
+from instant.domain.tallies import Tally, TallyEntry
 
 TALLY_ROW = "tally"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, time, timedelta
 
-from instant.domain.ports import Tally, TallyEntry
+from instant.domain.tallies import Tally, TallyEntry
 from instant.limits.rates import Verdict
 
 # About 57 characters each as stored (instant/adapters/table_tallies.py): 400 stay well inside Table

@@ -41,7 +41,7 @@ from instant.domain.errors import (
     storage_unavailable,
 )
 from instant.domain.orders import Order, SmsOrder
-from instant.domain.ports import Tally, TallyStore
+from instant.domain.tallies import Tally, TallyStore
 from instant.limits.budget import budget_key, decide_budget
 from instant.limits.policy import LimitSettings
 from instant.limits.rates import RateLimit, Verdict, decide

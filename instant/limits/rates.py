@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from instant.domain.ports import Tally, TallyEntry
+from instant.domain.tallies import Tally, TallyEntry
 
 _LIMIT = re.compile(r"^\s*([1-9][0-9]{0,5})\s*/\s*([1-9][0-9]{0,7})\s*$")
 

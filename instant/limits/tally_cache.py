@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Final
 
-from instant.domain.ports import Tally
+from instant.domain.tallies import Tally
 
 # A recipient's tally holds at most the longest limit's count of entries (20 by default): a few
 # thousand tallies are a few MiB, and cover every recipient one worker sent to in the last minutes.

@@ -13,14 +13,7 @@ from instant.domain.deadline import Deadline
 from instant.domain.errors import ProblemCode, ProblemError, ProviderRejected
 from instant.domain.orders import EmailOrder, SmsOrder
 from instant.domain.outcome import Outcome, OutcomeKind
-from instant.domain.ports import (
-    EmailGateway,
-    EmailMessage,
-    EmailOperationStatus,
-    EmailReceipt,
-    SmsGateway,
-    SmsMessage,
-)
+from instant.domain.ports import EmailGateway, EmailMessage, EmailOperationStatus, EmailReceipt, SmsGateway, SmsMessage
 from instant.domain.records import Channel, OrderRecord, RecipientStatus, email_operation_id_for, provider_token_for
 from instant.service.outcomes import outcome_unknown
 

@@ -32,7 +32,8 @@ from instant.domain.delivery_status import Report
 from instant.domain.digests import Digester
 from instant.domain.errors import ProblemCode, ProblemError
 from instant.domain.orders import Order, SmsOrder
-from instant.domain.ports import AnswerRenderer, Closeable, EmailGateway, OrderStore, SmsGateway, TallyStore
+from instant.domain.ports import AnswerRenderer, Closeable, EmailGateway, OrderStore, SmsGateway
+from instant.domain.tallies import TallyStore
 from instant.idempotency import transitions
 from instant.idempotency.audit import Attempt, AuditWriter
 from instant.idempotency.guard import IdempotencyGuard

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from instant.domain.clock import Clock
-from instant.domain.ports import OrderStore, TallyStore
+from instant.domain.ports import OrderStore
+from instant.domain.tallies import TallyStore
 
 log = logging.getLogger("instant.retention")
 

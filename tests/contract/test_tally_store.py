@@ -13,7 +13,7 @@ from azure.data.tables.aio import TableClient
 from instant.adapters.table_rows import TABLE_CLIENT_OPTIONS
 from instant.adapters.table_tallies import TableTallyStore, tally_entity
 from instant.domain.errors import RecordChanged
-from instant.domain.ports import Tally, TallyEntry, TallyStore
+from instant.domain.tallies import Tally, TallyEntry, TallyStore
 from instant.limits.budget import KEPT_ENTRIES
 from sandbox.services import AzuriteProcess
 from tests.support.fakes import InMemoryTallyStore

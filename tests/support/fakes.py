@@ -14,16 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 from instant.domain.deadline import Deadline
 from instant.domain.errors import KeyAlreadyClaimed, RecordChanged, StorageUnavailable
-from instant.domain.ports import (
-    EmailMessage,
-    EmailOperationStatus,
-    EmailReceipt,
-    SmsMessage,
-    SmsReceipt,
-    Tally,
-    purge_cutoff,
-)
+from instant.domain.ports import EmailMessage, EmailOperationStatus, EmailReceipt, SmsMessage, SmsReceipt, purge_cutoff
 from instant.domain.records import AuditEntry, OrderRecord
+from instant.domain.tallies import Tally
 
 
 class WorkerCrash(BaseException):

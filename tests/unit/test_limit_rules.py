@@ -12,8 +12,9 @@ from pydantic import ValidationError
 from instant.config import Settings
 from instant.domain.errors import ProblemError
 from instant.domain.orders import EmailOrder, SmsOrder
-from instant.domain.ports import EmailContentType, Tally, TallyEntry
+from instant.domain.ports import EmailContentType
 from instant.domain.records import Channel
+from instant.domain.tallies import Tally, TallyEntry
 from instant.limits.budget import KEPT_ENTRIES, decide_budget, seconds_to_midnight
 from instant.limits.policy import CallerSenders, LimitSettings, check_sms, may_use_sender
 from instant.limits.rates import RateLimit, decide, parse_rate_limits

@@ -13,8 +13,8 @@ from azure.functions.timer import TimerRequest
 from instant import bootstrap
 from instant.config import Settings
 from instant.domain.orders import SmsOrder
-from instant.domain.ports import Tally, TallyEntry
 from instant.domain.records import Channel, shipment_id_for
+from instant.domain.tallies import Tally, TallyEntry
 from instant.entrypoints.retention_timer import PURGE_SCHEDULE
 from instant.service.instant_service import InstantService
 from instant.service.retention import TALLY_LIMIT_FACTOR, Retention

@@ -13,7 +13,7 @@ import pytest
 from instant.domain.digests import Digester
 from instant.domain.errors import ProblemCode, ProblemError
 from instant.domain.orders import SmsOrder
-from instant.domain.ports import Tally
+from instant.domain.tallies import Tally
 from instant.limits.gate import SendGate
 from instant.limits.policy import LimitSettings
 from instant.limits.rates import RateLimit
