@@ -81,7 +81,7 @@ async def scenario(at: list[datetime], seed: dict[str, list[dict[str, Any]]] | N
         rows.step = None
         later = workers.worker(max(at) + MS)
         store = later.store
-        found = await store.get(SHIPMENT)  # type: ignore[attr-defined]
+        found = await store.get(SHIPMENT)
         if sent:
             assert found is not None and found.state is OrderState.COMPLETED, found
             assert workers.sms.calls[0].first_sent_at == found.first_sent_at

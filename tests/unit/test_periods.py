@@ -14,8 +14,8 @@ SINCE = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
 LAYOUT = PeriodLayout("orders", SINCE, WEEK)
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC)
 
 
 def test_before_since_is_the_base_table_with_nothing_older() -> None:
