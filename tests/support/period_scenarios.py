@@ -14,15 +14,13 @@ from instant.domain.answer import Answer
 from instant.domain.digests import PLAIN
 from instant.domain.orders import SmsOrder
 from instant.domain.records import OrderRecord, OrderState, shipment_id_for
-from instant.entrypoints.answers import WireRenderer
 from instant.idempotency import transitions
-from instant.service.instant_service import InstantService
 from instant.storage.entities import order_entity
 from instant.storage.order_store import PeriodOrderStore
 from tests.support.fake_rows import FakeRows
-from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryTallyStore
+from tests.support.fakes import FakeClock, FakeSmsGateway
 from tests.support.interleavings import Requests, explore
-from tests.support.unit import CALLER, SETTINGS, World
+from tests.support.unit import CALLER, SETTINGS, World, world_on
 
 BASE = "orders"
 RETENTION = timedelta(hours=168)
@@ -44,17 +42,9 @@ class Workers:
 
     def worker(self, at: datetime) -> World:
         clock = FakeClock(at)
-        store = PeriodOrderStore(self.rows, base=BASE, retention=RETENTION, clock=clock, since=SINCE)
-        service = InstantService(
-            store=store,
-            sms=self.sms,
-            email=FakeEmailGateway(),
-            clock=clock,
-            settings=SETTINGS,
-            renderer=WireRenderer(),
-            tallies=InMemoryTallyStore(),
+        return world_on(
+            PeriodOrderStore(self.rows, base=BASE, retention=RETENTION, clock=clock, since=SINCE), clock, self.sms
         )
-        return World(service, store, self.sms, FakeEmailGateway(), clock, InMemoryTallyStore())  # type: ignore[arg-type]
 
 
 async def scenario(at: list[datetime], seed: dict[str, list[dict[str, Any]]] | None = None) -> int:

@@ -10,24 +10,16 @@ in-memory version for the exhaustive interleaving proof.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from instant.domain.answer import Answer
-from instant.domain.delivery_status import Report
 from instant.domain.digests import PLAIN
-from instant.domain.errors import ProblemError
 from instant.domain.orders import Order
 from instant.domain.records import OrderRecord
-from instant.entrypoints.answers import WireRenderer, problem_answer
 from instant.idempotency import transitions
-from instant.service.instant_service import InstantService, RequestInfo
-from instant.storage.order_store import PeriodOrderStore
-from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryTallyStore
+from tests.support.fakes import FakeClock, FakeSmsGateway
 from tests.support.stores import RETENTION, period_store, table_rows
-from tests.support.unit import CALLER, SETTINGS
+from tests.support.unit import CALLER, SETTINGS, World, world_on
 
-TRACE = "e" * 32
 DEAD_LEASE_SECONDS = 30
 
 
@@ -45,31 +37,8 @@ def dead_holder(order: Order, received: datetime) -> OrderRecord:
     )
 
 
-@dataclass
-class Worker:
-    """One worker's service, its store and its clock."""
-
-    service: InstantService
-    store: PeriodOrderStore
-    clock: FakeClock
-
-    async def send(self, order: Order, request: RequestInfo) -> Answer:
-        """The answer the caller gets: a raised problem rendered as the edge renders it."""
-        try:
-            return await self.service.send(order, request)
-        except ProblemError as problem:
-            return problem_answer(problem)
-
-    async def get_shipment(self, caller: str, shipment_id: str) -> Answer:
-        """GET shipment as the caller sees it."""
-        try:
-            return await self.service.get_shipment(caller, shipment_id, TRACE)
-        except ProblemError as problem:
-            return problem_answer(problem)
-
-    async def report(self, report: Report) -> str:
-        """A delivery report, as the delivery_report function hands it to the service."""
-        return await self.service.delivery_report(report, TRACE)
+# A worker: the service, its production store on Azurite, its clock (tests/support/unit.py).
+Worker = World
 
 
 class AzureWorkers:
@@ -101,16 +70,7 @@ class AzureWorkers:
         """A new worker whose clock stands at ``at``."""
         clock = FakeClock(at)
         store = period_store(self.connection_string, self.base, since=self.since, clock=clock, retention=self.retention)
-        service = InstantService(
-            store=store,
-            sms=self.sms,
-            email=FakeEmailGateway(),
-            clock=clock,
-            settings=SETTINGS,
-            renderer=WireRenderer(),
-            tallies=InMemoryTallyStore(),
-        )
-        made = Worker(service, store, clock)
+        made = world_on(store, clock, self.sms)
         self._workers.append(made)
         return made
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from instant.domain.answer import Answer
+from instant.domain.delivery_status import Report
 from instant.domain.errors import ProblemError
 from instant.domain.orders import Order
+from instant.domain.ports import OrderStore
 from instant.entrypoints.answers import WireRenderer, problem_answer
 from instant.service.instant_service import InstantService, RequestInfo, ServiceSettings
 from tests.support.fakes import FakeClock, FakeEmailGateway, FakeSmsGateway, InMemoryOrderStore, InMemoryTallyStore
@@ -18,6 +21,7 @@ SETTINGS = ServiceSettings(
     email_default_sender="noreply@instant.example.com",
 )
 CALLER = RequestInfo(caller="caller-a", trace_id="0" * 32)
+TRACE = "e" * 32
 OTHER_CALLER = RequestInfo(caller="caller-b", trace_id="1" * 32)
 
 
@@ -26,7 +30,7 @@ class World:
     """A service and the fakes behind it."""
 
     service: InstantService
-    store: InMemoryOrderStore
+    store: Any  # InMemoryOrderStore, or the production PeriodOrderStore in the storage-period tests
     sms: FakeSmsGateway
     email: FakeEmailGateway
     clock: FakeClock
@@ -39,12 +43,16 @@ class World:
         except ProblemError as problem:
             return problem_answer(problem)
 
-    async def get_shipment(self, caller: str, shipment_id: str, trace_id: str) -> Answer:
+    async def get_shipment(self, caller: str, shipment_id: str, trace_id: str = TRACE) -> Answer:
         """GET shipment as the caller sees it (a raised problem rendered)."""
         try:
             return await self.service.get_shipment(caller, shipment_id, trace_id)
         except ProblemError as problem:
             return problem_answer(problem)
+
+    async def report(self, report: Report) -> str:
+        """A delivery report, as the delivery_report function hands it to the service."""
+        return await self.service.delivery_report(report, TRACE)
 
 
 def build_world(
@@ -55,9 +63,26 @@ def build_world(
 ) -> World:
     """The service on in-memory fakes (``store``, if given, may be a misbehaving subclass), with
     the fakes to inspect. The controls are off in ``SETTINGS``; a test turns on what it needs."""
-    sms, email, clock = FakeSmsGateway(), FakeEmailGateway(), clock or FakeClock()
-    store = store if store is not None else InMemoryOrderStore()
-    tallies = tallies if tallies is not None else InMemoryTallyStore()
+    return world_on(
+        store if store is not None else InMemoryOrderStore(),
+        clock or FakeClock(),
+        FakeSmsGateway(),
+        settings=settings,
+        tallies=tallies,
+    )
+
+
+def world_on(
+    store: OrderStore,
+    clock: FakeClock,
+    sms: FakeSmsGateway,
+    *,
+    settings: ServiceSettings = SETTINGS,
+    tallies: InMemoryTallyStore | None = None,
+) -> World:
+    """One worker: the service on ``store``, ``clock`` and ``sms`` (the SMS gateway several
+    workers may share, to count every hand-off), with fakes for the rest."""
+    email, tallies = FakeEmailGateway(), tallies if tallies is not None else InMemoryTallyStore()
     service = InstantService(
         store=store, sms=sms, email=email, clock=clock, settings=settings, renderer=WireRenderer(), tallies=tallies
     )
