@@ -31,3 +31,11 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     return [line(header), "|" + "|".join("---" for _ in header) + "|", *(line(r) for r in rows)]
+
+
+def targets_table(rows: Sequence[Check]) -> list[str]:
+    """The Markdown table of targets that every results file opens with."""
+    return md_table(
+        ("metric", "measured", "baseline (same run)", "ratio", "target", "result", "detail"),
+        [(c.metric, c.measured, c.baseline, c.ratio, c.target, c.verdict, c.note) for c in rows],
+    )

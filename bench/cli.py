@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.capacity import measure_capacity
-from bench.check import md_table
+from bench.check import targets_table
 from bench.report import checks, console_table, markdown
 from bench.report_storage import capacity_checks, capacity_markdown
 from bench.run import FULL, SMOKE, HarnessBroken, run_bench
@@ -67,10 +67,7 @@ def _capacity_only(output: Path | None) -> int:
         "",
         f'`python -m bench --capacity`, took {capacity.elapsed:.0f} s. How to read it: bench/README.md, "Capacity".',
         "",
-        *md_table(
-            ("metric", "measured", "baseline (same run)", "ratio", "target", "result", "detail"),
-            [(c.metric, c.measured, c.baseline, c.ratio, c.target, c.verdict, c.note) for c in rows],
-        ),
+        *targets_table(rows),
         *capacity_markdown(capacity),
         "",
         "## Machine",

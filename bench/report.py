@@ -7,7 +7,7 @@ import statistics
 import time
 from collections.abc import Sequence
 
-from bench.check import Check, md_table
+from bench.check import Check, md_table, targets_table
 from bench.counting import describe
 from bench.report_storage import (
     capacity_checks,
@@ -331,10 +331,7 @@ def markdown(results: Results, rows: Sequence[Check], machine: dict[str, str], c
         "",
         "## Targets",
         "",
-        *md_table(
-            ("metric", "measured", "baseline (same run)", "ratio", "target", "result", "detail"),
-            [(c.metric, c.measured, c.baseline, c.ratio, c.target, c.verdict, c.note) for c in rows],
-        ),
+        *targets_table(rows),
         "",
         "## Latency distributions (ms)",
         "",
