@@ -71,7 +71,7 @@ class PeriodClaims:
             if linked is not None:
                 raise KeyAlreadyClaimed(linked)
         else:
-            existing = stored(record_from(found.entity), table, found.etag)
+            existing = record_of(table, found)
             if live(layout, existing, draft.received_at):
                 raise KeyAlreadyClaimed(existing)
         # Absent (an order past its retention, or a link to one): ours replaces it, if the row
@@ -97,11 +97,11 @@ class PeriodClaims:
             self._rows.read(current, draft.shipment_id, ORDER_ROW),
         )
         if in_current is not None and not is_link(in_current.entity):
-            raise KeyAlreadyClaimed(stored(record_from(in_current.entity), current, in_current.etag))
+            raise KeyAlreadyClaimed(record_of(current, in_current))
         if in_older is None:
             raise _Again
         if not is_link(in_older.entity):
-            existing = stored(record_from(in_older.entity), older, in_older.etag)
+            existing = record_of(older, in_older)
             if live(layout, existing, draft.received_at):
                 if in_current is None and existing.received_at >= where.current.start:
                     # Received in this window but not linked yet (its holder is about to, or
@@ -124,7 +124,7 @@ class PeriodClaims:
                 continue
             if not is_link(found.entity):
                 # An order created in the current table won the key: ours stays an orphan.
-                raise KeyAlreadyClaimed(stored(record_from(found.entity), current, found.etag))
+                raise KeyAlreadyClaimed(record_of(current, found))
             try:
                 # Rewrite the link: a request that read it before our order existed, and is
                 # about to replace it with an order of its own, now fails its ETag match.
@@ -155,10 +155,26 @@ class PeriodClaims:
     async def live_order(self, layout: PeriodLayout, table: str, shipment_id: str, at: datetime) -> OrderRecord | None:
         """The order under the key in ``table`` if it is live at ``at`` (a link there: None)."""
         found = await self._rows.read(table, shipment_id, ORDER_ROW)
-        if found is None or is_link(found.entity):
+        return None if found is None or is_link(found.entity) else live_record(layout, table, found, at)
+
+    async def live_row(self, layout: PeriodLayout, table: str, found: Row | None, at: datetime) -> OrderRecord | None:
+        """The live order a row of ``table`` stands for: itself, or the one its link names."""
+        if found is None:
             return None
-        record = stored(record_from(found.entity), table, found.etag)
-        return record if live(layout, record, at) else None
+        if is_link(found.entity):
+            return await self.live_order(layout, str(found.entity["Home"]), str(found.entity["PartitionKey"]), at)
+        return live_record(layout, table, found, at)
+
+
+def record_of(table: str, row: Row) -> OrderRecord:
+    """The order row as a record held in ``table``, with its ETag."""
+    return stored(record_from(row.entity), table, row.etag)
+
+
+def live_record(layout: PeriodLayout, table: str, found: Row, at: datetime) -> OrderRecord | None:
+    """The order row as a record held in ``table``, if it is live at ``at``."""
+    record = record_of(table, found)
+    return record if live(layout, record, at) else None
 
 
 def live(layout: PeriodLayout, record: OrderRecord, at: datetime) -> bool:

@@ -17,7 +17,7 @@ from instant.domain.clock import Clock
 from instant.domain.errors import RecordChanged, StorageUnavailable
 from instant.domain.ports import purge_cutoff
 from instant.domain.records import AuditEntry, OrderRecord
-from instant.storage.claims import PeriodClaims, live
+from instant.storage.claims import PeriodClaims
 from instant.storage.entities import (
     AUDIT_ROW_END,
     AUDIT_ROW_PREFIX,
@@ -26,7 +26,6 @@ from instant.storage.entities import (
     audit_from,
     is_link,
     order_entity,
-    record_from,
     stored,
 )
 from instant.storage.periods import PeriodLayout
@@ -101,22 +100,14 @@ class PeriodOrderStore:
         where = layout.where(now)
         if where.older is None:
             found = await self._rows.read(where.current.table, shipment_id, ORDER_ROW)
-            return await self._live(layout, where.current.table, found, now)
+            return await self._claims.live_row(layout, where.current.table, found, now)
         in_current, in_older = await asyncio.gather(
             self._rows.read(where.current.table, shipment_id, ORDER_ROW),
             self._rows.read(where.older.table, shipment_id, ORDER_ROW),
         )
         if in_current is not None and not is_link(in_current.entity):
-            return await self._live(layout, where.current.table, in_current, now)
-        return await self._live(layout, where.older.table, in_older, now)
-
-    async def _live(self, layout: PeriodLayout, table: str, found: Row | None, now: datetime) -> OrderRecord | None:
-        if found is None:
-            return None
-        if is_link(found.entity):
-            return await self._claims.live_order(layout, str(found.entity["Home"]), found.entity["PartitionKey"], now)
-        record = stored(record_from(found.entity), table, found.etag)
-        return record if live(layout, record, now) else None
+            return await self._claims.live_row(layout, where.current.table, in_current, now)
+        return await self._claims.live_row(layout, where.older.table, in_older, now)
 
     async def update(self, record: OrderRecord, audit: AuditEntry | None) -> OrderRecord:
         """ETag-matched replace plus the audit insert, one transaction in the order's table."""
@@ -150,7 +141,7 @@ class PeriodOrderStore:
             for row in rows:
                 if is_link(row.entity) and where.older is not None:
                     continue  # its order is in the older table, read above
-                record = await self._live(layout, table, row, now)
+                record = await self._claims.live_row(layout, table, row, now)
                 if record is not None:
                     orders[record.shipment_id] = record
         return [orders[k] for k in sorted(orders)]
