@@ -165,6 +165,17 @@ class StorageUnavailable(StoreError):
     """Table Storage failed or timed out."""
 
 
+def storage_reason(error: StorageUnavailable) -> str:
+    """What failed, for a log line: our own message and the types of its causes (never their
+    text, which may quote a request)."""
+    causes: list[str] = []
+    cause = error.__cause__
+    while cause is not None and len(causes) < 4:
+        causes.append(type(cause).__name__)
+        cause = cause.__cause__
+    return f"{error} ({' <- '.join(causes)})" if causes else str(error)
+
+
 def in_progress() -> ProblemError:
     """409: another request holds the key right now."""
     return ProblemError(

@@ -26,6 +26,7 @@ from instant.domain.errors import (
     RecordChanged,
     StorageUnavailable,
     in_progress,
+    storage_reason,
     storage_unavailable,
 )
 from instant.domain.outcome import Outcome, OutcomeKind
@@ -82,8 +83,11 @@ class IdempotencyGuard:
         except KeyAlreadyClaimed as claimed:
             self._replays.remember(claimed.existing)
             return await self._resolve(claimed.existing, draft, attempt)
-        except StorageUnavailable:
-            log.warning("claim failed: storage unavailable", extra={"shipment_id": draft.shipment_id})
+        except StorageUnavailable as exc:
+            log.warning(
+                "claim failed: storage unavailable",
+                extra={"shipment_id": draft.shipment_id, "reason": storage_reason(exc)},
+            )
             raise storage_unavailable() from None
 
     async def _resolve(self, existing: OrderRecord, draft: OrderRecord, attempt: Attempt) -> OrderRecord | Answer:

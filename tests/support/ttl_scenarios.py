@@ -64,6 +64,15 @@ async def run_past_the_deadline(
     return run
 
 
+def describe_replies(run: TtlRun) -> str:
+    """Each reply of a run against the deadline, for a failure message."""
+    assert run.deadline is not None
+    return "; ".join(
+        f"{r.status} {r.code} sent {(r.sent_at - run.deadline).total_seconds():+.2f} s, took {r.elapsed:.2f} s"
+        for r in run.replies
+    )
+
+
 def judge(run: TtlRun, after_deadline_code: str) -> None:
     assert run.deadline is not None and run.received_at is not None
     # the window is fixed at the first receipt, and no retry moved it
@@ -73,13 +82,13 @@ def judge(run: TtlRun, after_deadline_code: str) -> None:
     # (The service starts no attempt in the last 50 ms, so the final answer may come that early.)
     early = run.deadline - timedelta(seconds=0.1)
     before = [r for r in run.replies if r.received_at < early]
-    assert before and run.replies[-1].sent_at >= run.deadline
-    assert {(r.status, r.code) for r in before} == {(503, "provider_unavailable")}
+    assert before and run.replies[-1].sent_at >= run.deadline, describe_replies(run)
+    assert {(r.status, r.code) for r in before} == {(503, "provider_unavailable")}, describe_replies(run)
     status = {"ttl_expired": 410, "outcome_unknown": 502}[after_deadline_code]
     first_final = next(i for i, r in enumerate(run.replies) if r.status != 503)
-    assert run.replies[first_final].received_at >= early
+    assert run.replies[first_final].received_at >= early, describe_replies(run)
     after = run.replies[first_final:]
-    assert [(r.status, r.code) for r in after] == [(status, after_deadline_code)] * len(after)
+    assert [(r.status, r.code) for r in after] == [(status, after_deadline_code)] * len(after), describe_replies(run)
     assert [r.headers.get("Idempotent-Replayed") for r in after[1:]] == ["true"] * (len(after) - 1)
     assert all(r.body == after[0].body for r in after)
     # a request that straddles the deadline ends by the deadline, not a full budget later

@@ -17,6 +17,7 @@ from instant.domain.errors import (
     ProviderOutcomeUnknown,
     ProviderRejected,
     ProviderUnavailable,
+    StorageUnavailable,
 )
 from instant.domain.orders import SmsOrder
 from instant.domain.ports import SmsMessage, SmsReceipt
@@ -237,6 +238,26 @@ async def test_storage_down_answers_503_and_sends_nothing(world: World) -> None:
     assert answer.status == 503
     assert problem(answer.body)["code"] == "storage_unavailable"
     assert world.sms.calls == []
+
+
+async def test_a_failed_claim_logs_what_failed_and_the_type_of_its_cause_never_its_text(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given: a claim that fails on a broken connection whose error text quotes the request
+    async def broken_claim(record: OrderRecord) -> OrderRecord:
+        try:
+            raise ConnectionResetError("POST /instantorders?sig=SECRET")
+        except ConnectionResetError as exc:
+            raise StorageUnavailable("insert failed") from exc
+
+    world.store.claim = broken_claim  # type: ignore[method-assign]
+    # when
+    answer = await world.send(sms(), CALLER)
+    # then: the operators can tell a broken connection from a throttled or missing table
+    assert (answer.status, problem(answer.body)["code"]) == (503, "storage_unavailable")
+    (line,) = [r for r in caplog.records if r.getMessage() == "claim failed: storage unavailable"]
+    assert line.__dict__["reason"] == "insert failed (ConnectionResetError)"
+    assert "SECRET" not in caplog.text
 
 
 async def test_storage_slower_than_the_budget_is_not_blamed_on_the_provider(world: World) -> None:
