@@ -31,7 +31,8 @@ from bench.capacity_fill import ROWS_PER_ORDER, Filler, expired_periods, live_pe
 from bench.capacity_tallies import measure_tallies
 from bench.counting import AzuriteLog, describe
 from bench.timed_rows import TimedRows
-from instant.adapters.table_rows import TABLE_CLIENT_OPTIONS, TableRows
+from instant.adapters.table_retry import TABLE_CLIENT_OPTIONS
+from instant.adapters.table_rows import TableRows
 from instant.service.retention import PurgeReport, Retention
 from instant.storage.order_store import PeriodOrderStore
 from instant.storage.periods import Period, PeriodLayout

@@ -21,7 +21,8 @@ from azure.data.tables.aio import TableClient, TableServiceClient
 
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
-from instant.adapters.table_rows import TABLE_CLIENT_OPTIONS, TableRows
+from instant.adapters.table_retry import TABLE_CLIENT_OPTIONS
+from instant.adapters.table_rows import TableRows
 from instant.adapters.table_tallies import TableTallyStore
 from instant.adapters.traced import TracedEmailGateway, TracedOrderStore, TracedSmsGateway
 from instant.adapters.transport import transport_options

@@ -11,6 +11,7 @@ import asyncio
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.data.tables.aio import TableClient
 
+from instant.adapters.table_retry import RETRIED_POST
 from instant.domain.errors import StorageUnavailable
 
 
@@ -25,7 +26,7 @@ class LazyTable:
     async def create(self) -> None:
         """Create the table if it is missing."""
         try:
-            await self._client.create_table()
+            await self._client.create_table(**RETRIED_POST)
         except ResourceExistsError:
             pass
         except AzureError as exc:

@@ -5,6 +5,7 @@ first time an insert of this worker finds it missing (the retention timer also c
 period's table ahead of its first order), so a worker never needs the period tables to exist at
 start-up. A table this worker has written to and then finds missing has vanished (storage lost
 its data): that is a 503 until a restart, never a silent new table that forgets every key.
+Retries are the Table client's (instant/adapters/table_retry.py); each POST is given RETRIED_POST.
 """
 
 from __future__ import annotations
@@ -24,19 +25,10 @@ from azure.core.exceptions import (
 from azure.data.tables import TableTransactionError, UpdateMode
 from azure.data.tables.aio import TableClient, TableServiceClient
 
+from instant.adapters.table_retry import RETRIED_POST
 from instant.domain.errors import RecordChanged, StorageUnavailable
 from instant.storage.rows import Entity, Row, RowExists
 
-# Bounded storage calls: a request must fail fast (503 storage_unavailable) rather than wait
-# through azure-core's default of 10 retries with long backoff. This policy is the one retry
-# owner for Table Storage: the service makes one call per step (instant/idempotency/guard.py).
-TABLE_CLIENT_OPTIONS: dict[str, Any] = {
-    "retry_total": 2,
-    "retry_backoff_factor": 0.1,
-    "retry_backoff_max": 1,
-    "connection_timeout": 2,
-    "read_timeout": 5,
-}
 _PAGE = 100
 
 
@@ -77,7 +69,7 @@ class TableRows:
         """See ``Rows.insert``."""
         for _ in range(2):
             try:
-                etag = _etag(await self._table(table).create_entity(dict(entity)))
+                etag = _etag(await self._table(table).create_entity(dict(entity), **RETRIED_POST))
                 self._known.add(table)
                 return etag
             except ResourceExistsError:
@@ -111,7 +103,8 @@ class TableRows:
         try:
             if insert is None:
                 return _etag(await client.update_entity(dict(entity), **condition))
-            results = await client.submit_transaction([("update", dict(entity), condition), ("create", dict(insert))])
+            update, create = ("update", dict(entity), condition), ("create", dict(insert))
+            results = await client.submit_transaction([update, create], **RETRIED_POST)
             return _etag(results[0])
         except (ResourceModifiedError, ResourceNotFoundError) as exc:
             raise RecordChanged("the row changed or vanished") from exc
@@ -201,7 +194,7 @@ class TableRows:
     async def create(self, table: str) -> None:
         """See ``Rows.create``."""
         try:
-            await self._service.create_table(table)
+            await self._service.create_table(table, **RETRIED_POST)
         except ResourceExistsError:
             pass
         except AzureError as exc:

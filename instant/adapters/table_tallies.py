@@ -27,6 +27,7 @@ from azure.data.tables import UpdateMode
 from azure.data.tables.aio import TableClient
 
 from instant.adapters.lazy_table import LazyTable
+from instant.adapters.table_retry import RETRIED_POST
 from instant.domain.errors import RecordChanged, StorageUnavailable
 from instant.domain.ports import purge_cutoff
 from instant.domain.tallies import Tally, TallyEntry
@@ -99,7 +100,7 @@ class TableTallyStore:
                 # 204 with the ETag instead of 201 with the entity echoed back: the store has
                 # nothing to learn from the echo, and parsing it costs the send time.
                 metadata = await self._client.create_entity(
-                    tally_entity(tally), response_preference="return-no-content"
+                    tally_entity(tally), response_preference="return-no-content", **RETRIED_POST
                 )
             else:
                 metadata = await self._client.update_entity(

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.data.tables.aio import TableClient
 
-from instant.adapters.table_rows import TABLE_CLIENT_OPTIONS
+from instant.adapters.table_retry import TABLE_CLIENT_OPTIONS
 from instant.adapters.table_tallies import TableTallyStore, tally_entity
 from instant.domain.errors import RecordChanged
 from instant.domain.tallies import Tally, TallyEntry, TallyStore

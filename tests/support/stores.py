@@ -6,7 +6,8 @@ from datetime import datetime, timedelta
 
 from azure.data.tables.aio import TableServiceClient
 
-from instant.adapters.table_rows import TABLE_CLIENT_OPTIONS, TableRows
+from instant.adapters.table_retry import TABLE_CLIENT_OPTIONS
+from instant.adapters.table_rows import TableRows
 from instant.domain.clock import Clock, SystemClock
 from instant.storage.order_store import PeriodOrderStore
 
