@@ -129,10 +129,19 @@ def new_key(prefix: str = "it") -> str:
     return f"{prefix}-{uuid.uuid4().hex}"
 
 
+_ISSUED_PHONES: set[str] = set()
+
+
 def new_phone() -> str:
-    """A fresh valid Norwegian mobile number."""
-    # Valid Norwegian mobile numbers, away from the emulator's magic +479000000x range.
-    return f"+4798{random.randrange(10**6):06d}"
+    """A valid Norwegian mobile number no other call of this process has returned."""
+    # Tests count the messages each number received: two tests drawing one number would each see
+    # the other's (a session draws a few hundred: from a million numbers, that repeats one in a
+    # few runs out of a hundred). 91-99 avoids the emulator's magic +4790000xxx range.
+    while True:
+        phone = f"+479{random.randrange(1, 10)}{random.randrange(10**6):06d}"
+        if phone not in _ISSUED_PHONES:
+            _ISSUED_PHONES.add(phone)
+            return phone
 
 
 def new_email() -> str:
