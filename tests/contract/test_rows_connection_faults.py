@@ -31,7 +31,7 @@ from instant.domain.tallies import Tally, TallyEntry
 from instant.storage.rows import RowExists
 from sandbox.services import AzuriteProcess
 from tests.support.builders import T0, audit_entry, order_record
-from tests.support.connection_faults import ConnectionFaults, connection_faults
+from tests.support.connection_faults import ConnectionFaults, Moment, connection_faults
 from tests.support.fakes import FakeClock
 from tests.support.stores import period_store, table_rows
 
@@ -124,10 +124,10 @@ async def test_a_replace_whose_answer_is_lost_reports_the_moved_etag(
 
 @pytest.mark.parametrize("moment", ["before", "after"])
 async def test_a_transaction_on_a_broken_connection_is_carried_out_once(
-    proxy: ConnectionFaults, broken: TableRows, direct: TableRows, table: str, moment: str
+    proxy: ConnectionFaults, broken: TableRows, direct: TableRows, table: str, moment: Moment
 ) -> None:
     etag = await direct.insert(table, entity("old"))
-    proxy.break_next("POST", "before" if moment == "before" else "after")
+    proxy.break_next("POST", moment)
     if moment == "before":
         await broken.replace(table, entity("new"), etag, insert=entity("audit", rk="audit|1"))
     else:
@@ -141,10 +141,10 @@ async def test_a_transaction_on_a_broken_connection_is_carried_out_once(
 
 @pytest.mark.parametrize("moment", ["before", "after"])
 async def test_a_delete_on_a_broken_connection_deletes(
-    proxy: ConnectionFaults, broken: TableRows, direct: TableRows, table: str, moment: str
+    proxy: ConnectionFaults, broken: TableRows, direct: TableRows, table: str, moment: Moment
 ) -> None:
     etag = await direct.insert(table, entity("v"))
-    proxy.break_next("DELETE", "before" if moment == "before" else "after")
+    proxy.break_next("DELETE", moment)
     assert await broken.delete(table, "p", "r", etag) is True
     assert await direct.read(table, "p", "r") is None
     assert len(proxy.broken) == 1
@@ -161,14 +161,14 @@ async def test_a_table_create_on_a_broken_connection_creates_it(
 
 @pytest.mark.parametrize("moment", ["before", "after"])
 async def test_a_tally_written_on_a_broken_connection_is_counted_once(
-    proxy: ConnectionFaults, azurite: AzuriteProcess, table: str, moment: str
+    proxy: ConnectionFaults, azurite: AzuriteProcess, table: str, moment: Moment
 ) -> None:
     client = TableClient.from_connection_string(proxy.connection_string, table, **TABLE_CLIENT_OPTIONS)
     tallies = TableTallyStore(client)
     try:
         key = f"recipient|sms|{uuid.uuid4().hex}"
         entry = TallyEntry("shipment-1", datetime(2026, 11, 29, 12, tzinfo=UTC), 1)
-        proxy.break_next("POST", "before" if moment == "before" else "after")
+        proxy.break_next("POST", moment)
         if moment == "before":
             await tallies.write(Tally(key, (entry,), 1))
         else:
@@ -184,14 +184,14 @@ async def test_a_tally_written_on_a_broken_connection_is_counted_once(
 
 @pytest.mark.parametrize("moment", ["before", "after"])
 async def test_a_claim_and_an_audit_entry_on_broken_connections_are_stored_once(
-    proxy: ConnectionFaults, azurite: AzuriteProcess, moment: str
+    proxy: ConnectionFaults, azurite: AzuriteProcess, moment: Moment
 ) -> None:
     base = f"broken{uuid.uuid4().hex[:12]}"
     store = period_store(proxy.connection_string, base, since=T0 - timedelta(days=40), clock=FakeClock(T0))
     try:
         await store.claim(order_record("an earlier order"))  # its table exists: the next POST is the claim
         record = order_record(f"key-{uuid.uuid4().hex}")
-        proxy.break_next("POST", "before" if moment == "before" else "after")
+        proxy.break_next("POST", moment)
         if moment == "before":
             held = await store.claim(record)
         else:
@@ -202,7 +202,7 @@ async def test_a_claim_and_an_audit_entry_on_broken_connections_are_stored_once(
             held = claimed.value.existing
         assert (held.shipment_id, held.lease_owner) == (record.shipment_id, record.lease_owner)
         # an audit entry's row key is its own (time and a random suffix): meeting it means it was written
-        proxy.break_next("POST", "before" if moment == "before" else "after")
+        proxy.break_next("POST", moment)
         await store.append_audit(audit_entry(record.shipment_id, T0), beside=held)
         assert len(await store.audit_entries(record.shipment_id)) == 1
         assert len(proxy.broken) == 2
