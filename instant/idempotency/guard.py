@@ -7,7 +7,7 @@ replay cache decides without any claim.
 
 After: the final state and its audit entry go to the store in one ETag-guarded transaction,
 bounded by the holder's lease. Table Storage's own client owns the retries of that write
-(instant/adapters/table_store.py); this layer makes exactly one attempt.
+(instant/adapters/table_retry.py); this layer makes exactly one attempt.
 
 Every request that passes validation leaves one audit entry (docs/api.md, "Audit").
 """

@@ -1,6 +1,6 @@
 """Fakes of the ports for fast unit tests. They record state, so tests assert outcomes.
 
-InMemoryOrderStore and InMemoryTallyStore are held to the same contract as TableOrderStore and
+InMemoryOrderStore and InMemoryTallyStore are held to the same contract as PeriodOrderStore and
 TableTallyStore by tests/contract.
 """
 

@@ -123,7 +123,7 @@ async def test_retry_after_zero_does_not_hammer_the_provider() -> None:
 class ClaimCommitsThenConflicts(InMemoryOrderStore):
     async def claim(self, record: OrderRecord) -> OrderRecord:
         stored = await super().claim(record)  # committed; the response timed out
-        raise KeyAlreadyClaimed(stored)  # what TableOrderStore.claim raises after its retry's 409
+        raise KeyAlreadyClaimed(stored)  # what PeriodOrderStore.claim raises when its retried insert meets itself
 
 
 async def test_an_own_committed_claim_is_recognised() -> None:
