@@ -16,7 +16,7 @@ from bench.report_storage import (
     periods_checks,
     periods_markdown,
 )
-from bench.run import Results, RoundTrips
+from bench.run_results import Results, RoundTrips
 from bench.stats import Summary, ms, ratio
 from bench.system import CpuUse
 
