@@ -18,10 +18,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.capacity import measure_capacity
-from bench.check import targets_table
-from bench.report import checks, console_table, markdown
+from bench.check import console_table, targets_table
+from bench.plan import FULL, SMOKE
+from bench.report import checks, markdown
 from bench.report_storage import capacity_checks, capacity_markdown
-from bench.run import FULL, SMOKE, HarnessBroken, run_bench
+from bench.run import run_bench
+from bench.run_context import HarnessBroken
 from bench.system import machine_info
 from sandbox.processes import StackError
 from sandbox.services import REPO_ROOT

@@ -10,7 +10,7 @@ from bench.capacity import CapacityResult, Run
 from bench.check import Check, md_table
 from bench.cost import PRICE_PER_10K_USD, Counts, Volumes, daily_cost, projection
 from bench.periods import Counted, PeriodsResult
-from bench.run import Results
+from bench.run_results import Results
 from bench.stats import Summary, ms, ratio
 
 # A hourly run that drops nothing, from the code, when the capacity bench did not run (smoke):
