@@ -148,6 +148,7 @@ async def test_a_report_for_an_order_whose_holder_died_is_written() -> None:
     sid = shipment_id_for("caller-a", Channel.SMS, "otp-1")
     world.clock.advance(24 * 3600)  # Event Grid's whole retry window later; lease long expired
     record = world.store.records[sid]
-    assert record.state is OrderState.IN_PROGRESS and record.lease_until < world.clock.now()
+    assert record.state is OrderState.IN_PROGRESS
+    assert record.lease_until is not None and record.lease_until < world.clock.now()
     outcome = await world.service.delivery_report(sms_report(sid, message_id="msg-1"), TRACE)
     assert outcome == "applied"  # not ReportNotReady, which Event Grid would retry until it gave up
