@@ -25,7 +25,7 @@ from instant.storage.order_store import PeriodOrderStore
 from tests.support.builders import T0, audit_entry, order_record
 
 
-def record(key: str, **changes: object) -> OrderRecord:
+def record(key: str, **changes: Any) -> OrderRecord:
     return order_record(key, **changes)
 
 

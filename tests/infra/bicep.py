@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -43,7 +43,8 @@ def _parser() -> Any:
 
 @functools.cache
 def parse(path: Path) -> dict[str, Any]:
-    return _parser().parse(file_path=path)
+    template: dict[str, Any] = _parser().parse(file_path=path)
+    return template
 
 
 def module(name: str) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def body(resource: dict[str, Any]) -> dict[str, Any]:
     config = resource["config"]
     while isinstance(config, dict) and ("loop_type" in config or "condition" in config) and "config" in config:
         config = config["config"]
-    return config
+    return cast("dict[str, Any]", config)  # pycep is untyped: its output is Any
 
 
 def resources_of_type(template: dict[str, Any], resource_type: str) -> dict[str, dict[str, Any]]:

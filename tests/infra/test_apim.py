@@ -25,6 +25,7 @@ from tests.infra.bicep import (
     resolve,
     single_resource,
 )
+from tests.infra.policy_xml import attribute, child, text
 from tests.infra.routes import EXPECTED_ROUTES, ROUTE_PREFIX
 
 API_POLICY = APIM_POLICY_DIR / "api-policy.xml"
@@ -140,11 +141,11 @@ def test_caller_policy_validates_jwt() -> None:
     assert jwt.get("failed-validation-httpcode") == "401"
     assert jwt.get("require-signed-tokens") == "true"
     assert jwt.get("require-expiration-time") == "true"
-    assert jwt.find("openid-config").get("url") == "__OPENID_CONFIG_URL__"
+    assert child(jwt, "openid-config").get("url") == "__OPENID_CONFIG_URL__"
     # v2 tokens carry the client id as aud; v1 tokens requested for api://... the URI: accept both.
-    assert [a.text for a in jwt.find("audiences")] == ["__API_CLIENT_ID__", "__JWT_AUDIENCE__"]
-    assert [i.text for i in jwt.find("issuers")] == ["__JWT_ISSUER__"]
-    claim = jwt.find("required-claims/claim")
+    assert [a.text for a in child(jwt, "audiences")] == ["__API_CLIENT_ID__", "__JWT_AUDIENCE__"]
+    assert [i.text for i in child(jwt, "issuers")] == ["__JWT_ISSUER__"]
+    claim = child(jwt, "required-claims/claim")
     assert claim.get("name") == "__REQUIRED_CLAIM__"
     assert [v.text for v in claim] == ["__REQUIRED_CLAIM_VALUE__"]
     assert jwt.get("output-token-variable-name") == "caller-jwt"
@@ -157,9 +158,9 @@ def test_caller_policy_deletes_client_caller_id_before_setting_it_from_the_claim
     set_ = _index(inbound, "set-header", name="X-Caller-Id", **{"exists-action": "override"})
     assert jwt < delete < set_, "order must be: validate-jwt, delete X-Caller-Id, set X-Caller-Id"
     variable = inbound[_index(inbound, "set-variable", name="caller-id")]
-    assert 'context.Variables["caller-jwt"]' in variable.get("value")
-    assert '"__CALLER_ID_CLAIM__"' in variable.get("value")
-    assert 'context.Variables["caller-id"]' in inbound[set_].find("value").text
+    assert 'context.Variables["caller-jwt"]' in attribute(variable, "value")
+    assert '"__CALLER_ID_CLAIM__"' in attribute(variable, "value")
+    assert 'context.Variables["caller-id"]' in text(child(inbound[set_], "value"))
     # No header of that name is set anywhere else, and never from the request.
     assert "context.Request.Headers" not in ET.tostring(ET.parse(CALLER_POLICY).getroot(), encoding="unicode")
 
@@ -172,13 +173,13 @@ def test_caller_without_claim_is_refused() -> None:
         < _index(inbound, "choose")
         < _index(inbound, "set-header", name="X-Caller-Id", **{"exists-action": "override"})
     )
-    assert choose.find("when/return-response/set-status").get("code") == "403"
+    assert child(choose, "when/return-response/set-status").get("code") == "403"
 
 
 def test_caller_policy_rate_limits_per_caller() -> None:
     inbound = _inbound(CALLER_POLICY)
     limit = inbound[_index(inbound, "rate-limit-by-key")]
-    assert 'context.Variables["caller-id"]' in limit.get("counter-key")
+    assert 'context.Variables["caller-id"]' in attribute(limit, "counter-key")
     assert limit.get("calls") == "__RATE_LIMIT_CALLS__"
     assert limit.get("renewal-period") == "__RATE_LIMIT_PERIOD_SECONDS__"
     assert _index(inbound, "validate-jwt") < _index(inbound, "rate-limit-by-key")
@@ -209,7 +210,7 @@ def test_anonymous_policy_has_no_jwt_and_a_per_ip_limit() -> None:
     inbound = _inbound(ANONYMOUS_POLICY)
     assert not [e for e in inbound if e.tag == "validate-jwt"]
     limit = inbound[_index(inbound, "rate-limit-by-key")]
-    assert "context.Request.IpAddress" in limit.get("counter-key")
+    assert "context.Request.IpAddress" in attribute(limit, "counter-key")
 
 
 def _placeholders(path: Path) -> set[str]:

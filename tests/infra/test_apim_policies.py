@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.infra.bicep import APIM_POLICY_DIR, ENV_DIR, REPO_ROOT, function_calls, load_parameter_file, module
+from tests.infra.policy_xml import child, text
 
 TENANT = str(uuid.uuid4())
 CLIENT_ID = str(uuid.uuid4())
@@ -44,7 +45,8 @@ def _value(expr: Any, template: dict[str, Any], params: dict[str, Any]) -> str:
             p["old_string"], _value(p["new_string"], template, params)
         )
     if "function" in expr and expr["function"]["type"] == "load_text_content":
-        return (REPO_ROOT / "infra" / "modules" / expr["function"]["parameters"]["file_path"]).resolve().read_text()
+        file_path: str = expr["function"]["parameters"]["file_path"]
+        return (REPO_ROOT / "infra" / "modules" / file_path).resolve().read_text()
     operator = expr["operator"]
     if operator["type"] == "equals" and operator["operands"]["operand_2"]["operator"]["type"] == "conditional":
         # pycep 0.5.1 reads `a == 'v2' ? x : y` as `a == ('v2' ? x : y)`; Bicep means `(a == 'v2') ? x : y`.
@@ -95,7 +97,7 @@ def test_a_v2_token_is_accepted(env: str) -> None:
     }
     assert _token_accepted(policy, v2)
     assert (
-        policy.find("inbound/validate-jwt/openid-config").get("url")
+        child(policy, "inbound/validate-jwt/openid-config").get("url")
         == f"{LOGIN}{TENANT}/v2.0/.well-known/openid-configuration"
     )
     assert not _token_accepted(policy, {**v2, "aud": str(uuid.uuid4())}), "another API's token"
@@ -156,9 +158,9 @@ def test_bodies_over_the_limit_get_the_apps_413() -> None:
     assert condition.count("> 1048576") == 2, "both the declared and the measured length are compared with 1 MiB"
     answer = when.find("return-response")
     assert answer is not None
-    assert answer.find("set-status").get("code") == "413"
-    assert answer.find("set-header[@name='Content-Type']/value").text == "application/problem+json"
-    body = answer.find("set-body").text
+    assert child(answer, "set-status").get("code") == "413"
+    assert child(answer, "set-header[@name='Content-Type']/value").text == "application/problem+json"
+    body = text(child(answer, "set-body"))
     problem = json.loads(body)
     assert problem["code"] == "payload_too_large" and problem["status"] == 413
     tags = _inbound_tags(policy)

@@ -53,7 +53,7 @@ def scan() -> dict[str, Any]:
     elapsed = time.monotonic() - started
     print(f"checkov --framework bicep took {elapsed:.1f}s (exit {proc.returncode})")
     try:
-        report = json.loads(proc.stdout)
+        report: dict[str, Any] | list[dict[str, Any]] = json.loads(proc.stdout)
     except json.JSONDecodeError:
         pytest.fail(
             f"checkov gave no JSON report (exit {proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"

@@ -166,6 +166,7 @@ async def test_crash_then_retries_send_exactly_once(
     else:
         assert [r["status"] for r in before if r["method"] == "POST"] == [202]
     # exactly one message under the key, whatever the point
+    assert crash.received_at is not None
     assert len(await client.delivered(channel, token(CALLER, channel, crash.key, crash.received_at))) == 1
     final = crash.final
     if point is CrashPoint.AFTER_STATE_UPDATE:
@@ -181,7 +182,6 @@ async def test_crash_then_retries_send_exactly_once(
         return
     # the crashed worker's lease is respected, and taken over once it ran out
     assert crash.state_after_crash == "in_progress" and crash.lease_until is not None
-    assert crash.received_at is not None
     assert crash.lease_until - crash.received_at == timedelta(seconds=LEASE_SECONDS)  # budget + 5 s
     assert crash.replies[0].status == 409, "the retry right after the restart must wait for the lease"
     for reply in crash.replies[:-1]:

@@ -110,16 +110,16 @@ async def test_duplicated_shuffled_reports_end_in_one_status_and_one_entry_each(
 
     assert answers == Counter({202: len(events)}), answers
     contradicted = 0
-    for shipment_id, statuses in expected.items():
+    for shipment_id, outcomes in expected.items():
         record = await tables.order(shipment_id)
-        assert record is not None and record.status.value in statuses, (shipment_id, record and record.status)
+        assert record is not None and record.status.value in outcomes, (shipment_id, record and record.status)
         final = record.status.value
         reports = [a for a in await tables.audit(shipment_id) if a.outcome == "delivery_report"]
         # one entry per report written, each naming the status after it: the change, then (if a
         # second report contradicted it) that report, once however often it came
-        assert [a.status for a in reports] == [final] * len(statuses), shipment_id
-        assert len({a.provider_status for a in reports}) == len(statuses), shipment_id
-        contradicted += len(statuses) - 1
+        assert [a.status for a in reports] == [final] * len(outcomes), shipment_id
+        assert len({a.provider_status for a in reports}) == len(outcomes), shipment_id
+        contradicted += len(outcomes) - 1
         seen = (await client.get(f"/future/shipment/{shipment_id}", caller=CALLER)).json()
         assert (seen["status"], seen["recipients"][0]["status"]) == ("Order_Completed", final)
     assert elapsed < TIME_LIMIT_SECONDS

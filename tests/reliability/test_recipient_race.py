@@ -38,10 +38,7 @@ async def limited_apps(
     )
     apps = await asyncio.gather(*(start_app(env, tmp_path_factory.mktemp(f"limited-{i}")) for i in range(2)))
     try:
-        yield [
-            Client(http_session, lambda app=app: app.base_url, emulator_env["ACS_ENDPOINT"])  # type: ignore[misc]
-            for app in apps
-        ]
+        yield [Client(http_session, lambda app=app: app.base_url, emulator_env["ACS_ENDPOINT"]) for app in apps]
     finally:
         await asyncio.gather(*(app.stop() for app in apps))
 

@@ -16,7 +16,7 @@ import sys
 import pytest
 
 from instant.config import SETTING_NAMES
-from tests.support.reliability import REPO_ROOT
+from sandbox.services import REPO_ROOT
 
 # Azure's shape: endpoints only, managed identity for both (no key, no connection string).
 AZURE_LIKE = {

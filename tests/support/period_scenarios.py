@@ -40,7 +40,7 @@ class Workers:
         self.rows = rows
         self.sms = FakeSmsGateway()
 
-    def worker(self, at: datetime) -> World:
+    def worker(self, at: datetime) -> World[PeriodOrderStore]:
         clock = FakeClock(at)
         return world_on(
             PeriodOrderStore(self.rows, base=BASE, retention=RETENTION, clock=clock, since=SINCE), clock, self.sms
@@ -82,7 +82,7 @@ async def scenario(at: list[datetime], seed: dict[str, list[dict[str, Any]]] | N
     return await explore(build, check)
 
 
-def _sender(world: World) -> Any:
+def _sender(world: World[PeriodOrderStore]) -> Any:
     async def send() -> Answer:
         return await world.send(ORDER, CALLER)
 

@@ -16,6 +16,7 @@ from instant.domain.digests import PLAIN
 from instant.domain.orders import Order
 from instant.domain.records import OrderRecord
 from instant.idempotency import transitions
+from instant.storage.order_store import PeriodOrderStore
 from tests.support.fakes import FakeClock, FakeSmsGateway
 from tests.support.stores import RETENTION, period_store, table_rows
 from tests.support.unit import CALLER, SETTINGS, World, world_on
@@ -38,7 +39,7 @@ def dead_holder(order: Order, received: datetime) -> OrderRecord:
 
 
 # A worker: the service, its production store on Azurite, its clock (tests/support/unit.py).
-Worker = World
+Worker = World[PeriodOrderStore]
 
 
 class AzureWorkers:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Generic
+
+# typing.TypeVar takes default= only from Python 3.13 (PEP 696).
+from typing_extensions import TypeVar
 
 from instant.domain.answer import Answer
 from instant.domain.delivery_status import Report
@@ -23,14 +26,16 @@ SETTINGS = ServiceSettings(
 CALLER = RequestInfo(caller="caller-a", trace_id="0" * 32)
 TRACE = "e" * 32
 OTHER_CALLER = RequestInfo(caller="caller-b", trace_id="1" * 32)
+# The store a World's service runs on: the in-memory fake unless a test says otherwise.
+StoreT = TypeVar("StoreT", bound=OrderStore, default=InMemoryOrderStore)
 
 
 @dataclass
-class World:
-    """A service and the fakes behind it."""
+class World(Generic[StoreT]):
+    """A service and the fakes behind it (``World[PeriodOrderStore]`` in the storage-period tests)."""
 
     service: InstantService
-    store: Any  # InMemoryOrderStore, or the production PeriodOrderStore in the storage-period tests
+    store: StoreT
     sms: FakeSmsGateway
     email: FakeEmailGateway
     clock: FakeClock
@@ -73,13 +78,13 @@ def build_world(
 
 
 def world_on(
-    store: OrderStore,
+    store: StoreT,
     clock: FakeClock,
     sms: FakeSmsGateway,
     *,
     settings: ServiceSettings = SETTINGS,
     tallies: InMemoryTallyStore | None = None,
-) -> World:
+) -> World[StoreT]:
     """One worker: the service on ``store``, ``clock`` and ``sms`` (the SMS gateway several
     workers may share, to count every hand-off), with fakes for the rest."""
     email, tallies = FakeEmailGateway(), tallies if tallies is not None else InMemoryTallyStore()

@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 from azure.core.credentials import AzureKeyCredential
+from azure.data.tables.aio import TableServiceClient
 from azure.identity.aio import DefaultAzureCredential
 
 from instant import bootstrap
 from instant.adapters.acs_email import AcsEmailGateway
 from instant.adapters.acs_sms import AcsSmsGateway
+from instant.adapters.table_rows import TableRows
 from instant.config import Settings
 from instant.entrypoints.answers import WireRenderer
 from instant.service.instant_service import InstantService
@@ -71,6 +73,13 @@ def parts(service: InstantService) -> tuple[PeriodOrderStore, AcsSmsGateway, Acs
     return store, sms, email
 
 
+def table_service(store: PeriodOrderStore) -> TableServiceClient:
+    """The Table Storage client behind the store's rows."""
+    rows = store._rows
+    assert isinstance(rows, TableRows)
+    return rows._service
+
+
 def pipeline_credentials(client: Any) -> list[object]:
     """Credentials held by the authentication policies of an azure-core pipeline client: a token
     credential (bearer policy) or a key (ACS's HMAC policy)."""
@@ -102,9 +111,9 @@ async def test_without_keys_every_client_uses_one_managed_identity_credential(
 
     # then: Table Storage, SMS and email are all signed by the same DefaultAzureCredential
     store, sms, email = parts(service)
-    credential = store._rows._service.credential
+    credential = table_service(store).credential
     assert isinstance(credential, DefaultAzureCredential)
-    assert store._rows._service.url.rstrip("/") == TABLES_ENDPOINT
+    assert table_service(store).url.rstrip("/") == TABLES_ENDPOINT
     assert store._base == "instantorders"
     assert sms_credentials(sms) == [credential]
     assert email_credentials(email) == [credential]
@@ -122,7 +131,7 @@ async def test_bootstrap_close_closes_the_credential(closed: list[DefaultAzureCr
     bootstrap.use_factory(factory)
     try:
         service = await bootstrap.service()
-        credential = parts(service)[0]._rows._service.credential
+        credential = table_service(parts(service)[0]).credential
         await bootstrap.close()
     finally:
         bootstrap.use_factory(None)
@@ -146,7 +155,7 @@ async def test_with_keys_no_managed_identity_is_created(
 
     # then
     store, sms, email = parts(service)
-    assert not isinstance(store._rows._service.credential, DefaultAzureCredential)
+    assert not isinstance(table_service(store).credential, DefaultAzureCredential)
     assert all(isinstance(c, AzureKeyCredential) for c in sms_credentials(sms))
     assert all(isinstance(c, AzureKeyCredential) for c in email_credentials(email))
     await service.close()
@@ -158,10 +167,10 @@ async def test_a_key_for_acs_and_an_endpoint_for_tables_closes_the_tables_creden
 ) -> None:
     service = await bootstrap.build_service(settings(acs_access_key="dGVzdC1rZXktbm90LWEtc2VjcmV0"))
     store, sms, _ = parts(service)
-    assert isinstance(store._rows._service.credential, DefaultAzureCredential)
+    assert isinstance(table_service(store).credential, DefaultAzureCredential)
     assert all(isinstance(c, AzureKeyCredential) for c in sms_credentials(sms))
     await service.close()
-    assert closed == [store._rows._service.credential]
+    assert closed == [table_service(store).credential]
 
 
 class _Resource:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from instant.domain.deadline import Deadline
 from instant.domain.delivery_status import Report
 from instant.domain.errors import ProviderUnavailable
 from instant.domain.ports import EmailOperationStatus, EmailReceipt
@@ -47,8 +49,9 @@ def email_report(operation_id: str, status: str = "Delivered") -> Report:
     )
 
 
-async def shipment(world: World, shipment_id: str) -> dict:
-    return json.loads((await world.get_shipment("caller-a", shipment_id, "t")).body)
+async def shipment(world: World, shipment_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = json.loads((await world.get_shipment("caller-a", shipment_id, "t")).body)
+    return body
 
 
 async def test_a_report_on_a_parked_order_is_written_and_kept_through_the_retry() -> None:
@@ -111,7 +114,7 @@ class ReportDuringStatus(FakeEmailGateway):
     report: Report | None = None
     answer_with: EmailOperationStatus = EmailOperationStatus.SUCCEEDED
 
-    async def status(self, operation_id, *, deadline):  # type: ignore[override]
+    async def status(self, operation_id: str, *, deadline: Deadline) -> EmailReceipt | None:
         if self.report is not None and self.world is not None:
             report, self.report = self.report, None
             assert await self.world.service.delivery_report(report, TRACE) == "applied"
@@ -119,11 +122,11 @@ class ReportDuringStatus(FakeEmailGateway):
 
 
 @pytest.mark.parametrize("acs_says", [EmailOperationStatus.SUCCEEDED, EmailOperationStatus.FAILED])
-async def test_a_get_refresh_racing_a_report_answers_the_stored_status(acs_says) -> None:
+async def test_a_get_refresh_racing_a_report_answers_the_stored_status(acs_says: EmailOperationStatus) -> None:
     world = build_world()
     gateway = ReportDuringStatus(final_status=EmailOperationStatus.RUNNING, answer_with=acs_says)
     world.email.final_status = EmailOperationStatus.RUNNING
-    world.service._shipments._email = gateway  # type: ignore[attr-defined]  # only GET's refresh
+    world.service._shipments._email = gateway  # only GET's refresh
     answer = await world.send(email_order(), CALLER)
     sid = json.loads(answer.body)["notification"]["shipmentId"]
     record = world.store.records[sid]
@@ -145,6 +148,7 @@ async def test_a_report_for_an_order_whose_holder_died_is_written() -> None:
     sid = shipment_id_for("caller-a", Channel.SMS, "otp-1")
     world.clock.advance(24 * 3600)  # Event Grid's whole retry window later; lease long expired
     record = world.store.records[sid]
-    assert record.state is OrderState.IN_PROGRESS and record.lease_until < world.clock.now()
+    assert record.state is OrderState.IN_PROGRESS
+    assert record.lease_until is not None and record.lease_until < world.clock.now()
     outcome = await world.service.delivery_report(sms_report(sid, message_id="msg-1"), TRACE)
     assert outcome == "applied"  # not ReportNotReady, which Event Grid would retry until it gave up

@@ -24,7 +24,8 @@ from tests.support.unit import CALLER, World, build_world
 async def sent_sms(world: World, key: str = "otp-1") -> OrderRecord:
     answer = await world.send(sms_order(key), CALLER)
     assert answer.status == 201
-    return world.store.records[json.loads(answer.body)["notification"]["shipmentId"]]
+    record: OrderRecord = world.store.records[json.loads(answer.body)["notification"]["shipmentId"]]
+    return record
 
 
 def sms_report(record: OrderRecord, status: str = "Delivered", **changes: object) -> Report:

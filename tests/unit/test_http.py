@@ -26,7 +26,12 @@ SMS_URL = "http://localhost/notifications/api/v1/future/orders/instant/sms"
 def _handlers() -> dict[str, Handler]:
     import function_app
 
-    return {f.get_function_name(): f.get_user_function() for f in function_app.app.get_functions()}
+    handlers: dict[str, Handler] = {}
+    for f in function_app.app.get_functions():
+        name = f.get_function_name()
+        assert name is not None, "every function of the app is named"
+        handlers[name] = f.get_user_function()
+    return handlers
 
 
 @pytest.fixture

@@ -95,7 +95,7 @@ class CommitThenLoseAnswer(InMemoryOrderStore):
             raise RecordChanged("412 on the client's retry")
         return await super().update(record, audit)
 
-    async def append_audit(self, audit: AuditEntry) -> None:
+    async def append_audit(self, audit: AuditEntry, *, beside: OrderRecord | None = None) -> None:
         self.audits.setdefault(audit.shipment_id, []).append(audit)  # storage flickers back
 
 

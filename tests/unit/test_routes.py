@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from azure.functions.decorators.http import HttpTrigger
+
 import function_app
 from instant.entrypoints.openapi import openapi_document
 from sandbox.host.loading import index_functions, read_route_prefix
@@ -16,9 +18,12 @@ def registered_routes() -> set[tuple[str, str, str]]:
     routes = set()
     for function in index_functions(function_app.app):
         trigger = function.get_trigger()
+        assert trigger is not None, function.get_function_name()
         if trigger.get_binding_name() != "httpTrigger":
             continue
+        assert isinstance(trigger, HttpTrigger), function.get_function_name()
         auth = str(getattr(trigger.auth_level, "value", trigger.auth_level)).lower()
+        assert trigger.methods is not None, function.get_function_name()
         for method in trigger.methods:
             routes.add((str(getattr(method, "value", method)), f"/{ROUTE_PREFIX}/{trigger.route}", auth))
     return routes

@@ -250,7 +250,7 @@ async def test_a_failed_claim_logs_what_failed_and_the_type_of_its_cause_never_i
         except ConnectionResetError as exc:
             raise StorageUnavailable("insert failed") from exc
 
-    world.store.claim = broken_claim  # type: ignore[method-assign]
+    world.store.claim = broken_claim  # type: ignore[method-assign]  # this test's misbehaving store
     # when
     answer = await world.send(sms(), CALLER)
     # then: the operators can tell a broken connection from a throttled or missing table
@@ -268,7 +268,7 @@ async def test_storage_slower_than_the_budget_is_not_blamed_on_the_provider(worl
         world.clock.advance(SETTINGS.request_budget_seconds + 1)
         return await real_claim(record)
 
-    world.store.claim = slow_claim  # type: ignore[method-assign]
+    world.store.claim = slow_claim  # type: ignore[method-assign]  # this test's misbehaving store
     # when
     answer = await world.send(sms(), CALLER)
     # then the provider was never asked, and the answer says why
@@ -276,7 +276,7 @@ async def test_storage_slower_than_the_budget_is_not_blamed_on_the_provider(worl
     assert (answer.status, problem(answer.body)["code"]) == (503, "storage_unavailable")
     assert answer.headers["Retry-After"] == "1"
     # and the key is retryable at once
-    world.store.claim = real_claim  # type: ignore[method-assign]
+    world.store.claim = real_claim  # type: ignore[method-assign]  # this test's misbehaving store
     again = await world.send(sms(), CALLER)
     assert again.status == 201
     assert len(world.sms.sent) == 1
@@ -293,7 +293,7 @@ async def test_a_hanging_final_write_does_not_hold_the_caller_past_the_lease(wor
         raise AssertionError("not reached")
 
     world.sms.script = [accept_late]
-    world.store.update = hang  # type: ignore[method-assign]
+    world.store.update = hang  # type: ignore[method-assign]  # this test's misbehaving store
     # when
     started = asyncio.get_running_loop().time()
     answer = await world.send(sms(), CALLER)

@@ -22,6 +22,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from pydantic import SecretStr
 
 from instant import bootstrap, observability
 from instant.config import Settings
@@ -460,7 +461,7 @@ async def test_no_log_line_holds_a_body_a_recipient_or_a_key(
 def settings(**overrides: Any) -> Settings:
     return Settings(
         acs_endpoint="http://127.0.0.1:9",
-        tables_connection_string="UseDevelopmentStorage=true",
+        tables_connection_string=SecretStr("UseDevelopmentStorage=true"),
         sms_default_sender="Instant",
         email_default_sender="noreply@instant.example.com",
         **overrides,

@@ -361,12 +361,12 @@ def _sms_validator() -> list[Case]:
     for value in ["", None, "+4712345678", "1234567890", "invalid-phone"]:
         cases.append(Case(f"sms validator: phone {value!r}", src + f"Validate_InvalidPhoneNumber_HasValidationError[{value!r}]",
                           "sms", v(phone=value), 400, (PHONE_NUMBER,)))  # fmt: skip
-    for value in [59, 172801, 0, -1]:
-        cases.append(Case(f"sms validator: ttl {value}", src + f"Validate_InvalidTimeToLiveInSeconds_HasValidationError[{value}]",
-                          "sms", v(ttl=value), 400, (TTL,)))  # fmt: skip
-    for value in [60, 3600, 172800]:
-        cases.append(Case(f"sms validator: ttl {value}", src + f"Validate_ValidTimeToLiveInSeconds_NoValidationError[{value}]",
-                          "sms", v(ttl=value), 201))  # fmt: skip
+    for ttl in [59, 172801, 0, -1]:
+        cases.append(Case(f"sms validator: ttl {ttl}", src + f"Validate_InvalidTimeToLiveInSeconds_HasValidationError[{ttl}]",
+                          "sms", v(ttl=ttl), 400, (TTL,)))  # fmt: skip
+    for ttl in [60, 3600, 172800]:
+        cases.append(Case(f"sms validator: ttl {ttl}", src + f"Validate_ValidTimeToLiveInSeconds_NoValidationError[{ttl}]",
+                          "sms", v(ttl=ttl), 201))  # fmt: skip
     for value in ["+4799999999", "004799999999"]:
         cases.append(Case(f"sms validator: phone {value}", src + f"Validate_ValidPhoneNumberFormats_NoValidationError[{value}]",
                           "sms", v(phone=value), 201))  # fmt: skip
