@@ -11,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from instant.domain.digests import Digester
-from instant.domain.errors import ProblemCode, ProblemError
+from instant.domain.errors import ProblemCode, ProblemError, RecordChanged
 from instant.domain.orders import SmsOrder
 from instant.domain.tallies import Tally
 from instant.limits.gate import SendGate
@@ -182,3 +182,31 @@ def test_the_cache_keeps_the_most_recently_used_tallies() -> None:
     cache.drop("a")
     assert cache.get("a") is None
     assert len(cache) == 1
+
+
+class LosesTheAnswers(InMemoryTallyStore):
+    """Once ``losing``, a write that storage carries out loses its answer: its retry meets it
+    (409 or 412), as TableTallyStore reports a POST sent again on a broken connection."""
+
+    losing = False
+
+    async def write(self, tally: Tally) -> Tally:
+        written = await super().write(tally)
+        if self.losing:
+            raise RecordChanged("the retry met the write it retried")
+        return written
+
+
+@pytest.mark.parametrize("cached", [False, True], ids=["insert", "replace"])
+async def test_a_tally_write_whose_answer_was_lost_counts_the_send_once(cached: bool) -> None:
+    # given: a tally new to this worker (its write is an insert) or cached by it (a replace)
+    store = LosesTheAnswers()
+    worker = gate(store)
+    if cached:
+        assert await admit(worker, "earlier") == 201
+    store.losing = True
+    # when
+    status = await admit(worker, "mine", seconds=1)
+    # then: the read after the lost write finds this send counted, and does not count it again
+    assert status == 201
+    assert counted(store) == (["earlier", "mine"] if cached else ["mine"])
