@@ -16,7 +16,7 @@ import aiohttp
 import pytest
 
 from tests.support.connection_faults import ConnectionFaults, Moment, connection_faults
-from tests.support.reliability import figure, new_key, new_phone, reliability_environment, sms_payload, start_app
+from tests.support.reliability import figure, new_key, new_phone, reliability_environment, running_app, sms_payload
 from tests.support.reliability_clients import Client, Tables
 
 pytestmark = pytest.mark.integration
@@ -38,11 +38,8 @@ async def broken_rig(
     """A worker whose storage connections go through the proxy, on the session's Azurite."""
     async with connection_faults(tables.connection_string) as proxy:
         env = reliability_environment(TABLES_CONNECTION_STRING=proxy.connection_string, **emulator_env)
-        app = await start_app(env, tmp_path_factory.mktemp("broken-connections"))
-        try:
+        async with running_app(env, tmp_path_factory.mktemp("broken-connections")) as app:
             yield BrokenRig(proxy, Client(http_session, lambda: app.base_url, emulator_env["ACS_ENDPOINT"]))
-        finally:
-            await app.stop()
 
 
 @pytest.mark.parametrize("moment", ["before", "after"])

@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 
 from sandbox.services import LocalHostProcess
-from tests.support.reliability import figure, new_key, new_phone, reliability_environment, sms_payload, start_app
+from tests.support.reliability import figure, new_key, new_phone, reliability_environment, running_app, sms_payload
 from tests.support.reliability_clients import Client, Tables
 
 pytestmark = pytest.mark.integration
@@ -38,9 +38,8 @@ async def limited_host(
     env = reliability_environment(TABLES_CONNECTION_STRING=tables.connection_string, **emulator_env)
     workdir: Path = tmp_path_factory.mktemp("host-limits")
     limits = ("--headers-timeout", f"{HEADERS_TIMEOUT:g}", "--body-grace", f"{BODY_GRACE:g}")
-    host = await start_app(env, workdir, extra_args=limits)
-    yield host
-    await host.stop()
+    async with running_app(env, workdir, extra_args=limits) as host:
+        yield host
 
 
 async def _until_closed(port: int, chunks: list[bytes], pause: float, limit: float) -> tuple[bytes, float | None]:

@@ -25,9 +25,9 @@ from tests.support.reliability import (
     new_phone,
     payload_for,
     reliability_environment,
+    running_app,
     shipment,
     sms_payload,
-    start_app,
 )
 from tests.support.reliability_clients import Client, Tables
 
@@ -53,12 +53,11 @@ async def window_rig(
     env = reliability_environment(
         TABLES_CONNECTION_STRING=tables.connection_string, ACS_ENDPOINT=emulator.base_url, ACS_ACCESS_KEY=KEY
     )
-    app = await start_app(env, tmp_path_factory.mktemp("window"))
     try:
-        yield WindowRig(emulator, app, Client(http_session, lambda: app.base_url, emulator.base_url))
+        async with running_app(env, tmp_path_factory.mktemp("window")) as app:
+            yield WindowRig(emulator, app, Client(http_session, lambda: app.base_url, emulator.base_url))
     finally:
-        await app.stop()
-        await emulator.stop()
+        await emulator.stop()  # after the app, which calls it
 
 
 async def test_a_retry_after_the_window_that_nothing_reached_is_a_fresh_send(window_rig: WindowRig) -> None:
@@ -92,11 +91,8 @@ async def fresh_worker(
     """A second worker on the session's storage and emulator. Its replay cache is empty, as every
     worker's is for a purged order (the cache never outlives the purge: instant/idempotency)."""
     env = reliability_environment(TABLES_CONNECTION_STRING=tables.connection_string, **emulator_env)
-    app = await start_app(env, tmp_path_factory.mktemp("fresh-worker"))
-    try:
+    async with running_app(env, tmp_path_factory.mktemp("fresh-worker")) as app:
         yield Client(http_session, lambda: app.base_url, emulator_env["ACS_ENDPOINT"])
-    finally:
-        await app.stop()
 
 
 @pytest.mark.parametrize("channel", ["sms", "email"])

@@ -11,7 +11,8 @@ import base64
 import random
 import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -137,7 +138,7 @@ def shipment(caller: str, channel: str, key: str) -> str:
     return shipment_id_for(caller, Channel(channel), key)
 
 
-# -- app processes of our own (crash points, storage faults) -----------------------------------
+# -- app processes of our own (extra workers, crash points, storage faults) --------------------
 
 
 async def start_app(
@@ -155,6 +156,23 @@ async def start_app(
     )
     WATCHED.log_files.add(host.log_path)
     return host
+
+
+@asynccontextmanager
+async def running_app(
+    env: dict[str, str],
+    workdir: Path,
+    *,
+    app: str = "function_app:app",
+    port: int = 0,
+    extra_args: tuple[str, ...] = (),
+) -> AsyncIterator[LocalHostProcess]:
+    """``start_app`` for the length of an ``async with`` block, stopped however the block ends."""
+    host = await start_app(env, workdir, app=app, port=port, extra_args=extra_args)
+    try:
+        yield host
+    finally:
+        await host.stop()
 
 
 def reliability_environment(**overrides: str) -> dict[str, str]:
