@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from typing import Self
 from urllib.parse import urlsplit
@@ -16,11 +15,18 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from instant.domain.addresses import normalise_email_address, validate_sms_sender
-from instant.domain.records import Channel
-from instant.limits.policy import EVERYONE, CallerSenders, LimitSettings
+from instant.limits.policy import LimitSettings
 from instant.limits.rates import parse_rate_limits
 
-CALLER_ID_PATTERN = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Re-exported: the entrypoints check the caller header against it, and may import config only.
+from instant.limits_config import CALLER_ID_PATTERN as CALLER_ID_PATTERN
+from instant.limits_config import (
+    limit_settings,
+    normalise_countries,
+    normalise_segment_budget,
+    senders_table,
+)
+
 # The base table name; "YYYYMM" is appended for each period (a table name has at most 63 chars).
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,56}$")
 
@@ -150,28 +156,19 @@ class Settings(BaseSettings):
     @field_validator("sms_allowed_countries")
     @classmethod
     def _countries(cls, value: str) -> str:
-        codes = [c.strip().upper() for c in value.split(",") if c.strip()]
-        if not codes:
-            raise ValueError("must list ISO 3166 alpha-2 codes (e.g. NO,SE) or be *")
-        if codes != ["*"] and not all(re.fullmatch(r"[A-Z]{2}", c) for c in codes):
-            raise ValueError("must be ISO 3166 alpha-2 codes separated by commas (e.g. NO,SE), or *")
-        return ",".join(codes)
+        return normalise_countries(value)
 
     @field_validator("caller_senders")
     @classmethod
     def _caller_senders(cls, value: str) -> str:
         if value.strip():
-            _senders_table(value)
+            senders_table(value)
         return value
 
     @field_validator("sms_daily_segment_budget")
     @classmethod
     def _budget(cls, value: str) -> str:
-        if value.strip().lower() in ("", "off"):
-            return "off"
-        if not value.strip().isdigit() or int(value) < 1:
-            raise ValueError("must be a positive number of segments, or off")
-        return value.strip()
+        return normalise_segment_budget(value)
 
     @field_validator("instant_default_caller")
     @classmethod
@@ -206,50 +203,15 @@ class Settings(BaseSettings):
     @property
     def limits(self) -> LimitSettings:
         """The controls' settings, parsed."""
-        table = _senders_table(self.caller_senders) if self.caller_senders.strip() else None
-        channels = frozenset(Channel)
-        legacy = frozenset(a for a in self.email_allowed_senders.split(",") if a)
-        if legacy:  # the deprecated alias: these email senders for every caller
-            if table is None:
-                channels = frozenset({Channel.EMAIL})  # the alias alone never restricted SMS
-            table = dict(table or {})
-            shared = table.get(EVERYONE, CallerSenders())
-            table[EVERYONE] = CallerSenders(shared.sms, shared.email | legacy)
-        countries = frozenset(self.sms_allowed_countries.split(","))
-        budget = self.sms_daily_segment_budget
-        return LimitSettings(
-            sms_recipient_limits=parse_rate_limits(self.sms_recipient_limits),
-            email_recipient_limits=parse_rate_limits(self.email_recipient_limits),
-            sms_allowed_countries=None if countries == {"*"} else countries,
-            caller_senders=table,
-            sender_rule_channels=channels,
+        return limit_settings(
+            sms_recipient_limits=self.sms_recipient_limits,
+            email_recipient_limits=self.email_recipient_limits,
+            sms_allowed_countries=self.sms_allowed_countries,
+            caller_senders=self.caller_senders,
+            email_allowed_senders=self.email_allowed_senders,
             sms_max_segments=self.sms_max_segments,
-            sms_daily_segment_budget=None if budget == "off" else int(budget),
+            sms_daily_segment_budget=self.sms_daily_segment_budget,
         )
-
-
-def _senders_table(text: str) -> dict[str, CallerSenders]:
-    """CALLER_SENDERS parsed: caller (or "*") -> its SMS senders and email sender addresses."""
-    try:
-        raw = json.loads(text)
-    except ValueError as exc:
-        raise ValueError('must be JSON: {"caller": {"sms": [...], "email": [...]}}') from exc
-    if not isinstance(raw, dict):
-        raise ValueError("must be a JSON object of callers")
-    table: dict[str, CallerSenders] = {}
-    for caller, senders in raw.items():
-        if caller != EVERYONE and not CALLER_ID_PATTERN.fullmatch(caller):
-            raise ValueError(f"{caller[:64]!r} is not a caller id or *")
-        if not isinstance(senders, dict) or set(senders) - {"sms", "email"}:
-            raise ValueError(f"{caller}: must be an object with sms and/or email lists")
-        sms, email = senders.get("sms", []), senders.get("email", [])
-        if not isinstance(sms, list) or not isinstance(email, list):
-            raise ValueError(f"{caller}: sms and email must be lists")
-        table[caller] = CallerSenders(
-            frozenset(validate_sms_sender(str(s)) for s in sms),
-            frozenset(normalise_email_address(str(e)) for e in email),
-        )
-    return table
 
 
 # Every environment variable the app reads: stacks started for tests and benchmarks drop these

@@ -2,7 +2,7 @@
 
 Storage calls are bounded, so a request fails fast (503 storage_unavailable) rather than wait
 through azure-core's default of 10 retries with long backoff. The service makes one call per step
-(instant/idempotency/guard.py) and never retries a call itself.
+(instant/idempotency/guard.py, final_write.py) and never retries a call itself.
 """
 
 from __future__ import annotations

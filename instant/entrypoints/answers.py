@@ -12,7 +12,13 @@ from datetime import datetime
 from instant.domain.answer import Answer
 from instant.domain.errors import ProblemCode, ProblemError
 from instant.domain.records import Channel, OrderRecord, StoredAnswer
-from instant.entrypoints.schemas import InstantNotification, InstantOrderCreated, Problem, Shipment, ShipmentRecipient
+from instant.entrypoints.response_models import (
+    InstantNotification,
+    InstantOrderCreated,
+    Problem,
+    Shipment,
+    ShipmentRecipient,
+)
 
 ROUTE_PREFIX = "/notifications/api/v1"
 

@@ -1,4 +1,4 @@
-"""The OpenAPI 3.1 document, generated from the wire models (schemas.py) and the error table."""
+"""The OpenAPI 3.1 document, generated from the wire models (schemas.py, response_models.py) and the error table."""
 
 from __future__ import annotations
 
@@ -10,14 +10,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from instant.domain.errors import PROBLEMS, ProblemCode
-from instant.entrypoints.schemas import (
-    Health,
-    InstantEmailRequest,
-    InstantOrderCreated,
-    InstantSmsRequest,
-    Problem,
-    Shipment,
-)
+from instant.entrypoints.response_models import Health, InstantOrderCreated, Problem, Shipment
+from instant.entrypoints.schemas import InstantEmailRequest, InstantSmsRequest
 
 _REF = "#/components/schemas/{model}"
 

@@ -1,9 +1,11 @@
-"""Wire models: Altinn's field names, the contract's rules, and the answers' shapes.
+"""Request wire models: Altinn's field names and the contract's rules, field by field.
 
 Requests: unknown fields are rejected, property names match case-insensitively (a .NET
 client with default options sends ``IdempotencyId``), answers always use camelCase. What an
 Altinn client's serializer sends is normalised here, before the fingerprint: ``contentType`` as
 the enum's number, a blank SMS sender, email addresses with surrounding whitespace.
+
+The answers' shapes are in response_models.py.
 """
 
 from __future__ import annotations
@@ -212,69 +214,3 @@ class InstantEmailRequest(RequestModel):
     idempotency_id: IdempotencyId
     senders_reference: SendersReference | None = None
     recipient_email: RecipientEmail
-
-
-class ResponseModel(BaseModel):
-    """Base of the answers: camelCase on the wire, absent values left out."""
-
-    model_config = ConfigDict(alias_generator=to_camel, validate_by_name=True, frozen=True)
-
-    def to_json(self) -> str:
-        """The wire bytes of this answer."""
-        return self.model_dump_json(by_alias=True, exclude_none=True)
-
-
-class InstantNotification(ResponseModel):
-    """The notification part of a 201: shipment id, reference, status."""
-
-    shipment_id: str
-    senders_reference: str | None = None
-    status: str
-
-
-class InstantOrderCreated(ResponseModel):
-    """201 (and the 200 replay): the provider accepted the message."""
-
-    notification_order_id: str
-    notification: InstantNotification
-
-
-class ShipmentRecipient(ResponseModel):
-    """One recipient of a shipment, with its status."""
-
-    type: Literal["SMS", "Email"]
-    destination: str
-    status: str
-    last_update: str
-
-
-class Shipment(ResponseModel):
-    """GET .../future/shipment/{shipmentId}"""
-
-    shipment_id: str
-    senders_reference: str | None = None
-    type: Literal["Instant"] = "Instant"
-    status: Literal["Order_Processing", "Order_Completed"]
-    last_update: str
-    recipients: list[ShipmentRecipient]
-
-
-class Problem(ResponseModel):
-    """RFC 9457 problem details, with the stable ``code``."""
-
-    type: str
-    title: str
-    status: int
-    detail: str
-    code: str
-    errors: dict[str, list[str]] | None = None
-    errors_omitted: Annotated[int, Field(ge=1)] | None = Field(
-        default=None, description="How many more fields were wrong than `errors` names (it names the first 20)."
-    )
-    fields: list[str] | None = None
-
-
-class Health(ResponseModel):
-    """The liveness answer."""
-
-    status: Literal["ok"]

@@ -6,15 +6,14 @@ lease ran out, or the last attempt ended transiently). A completed order found i
 replay cache decides without any claim.
 
 After: the final state and its audit entry go to the store in one ETag-guarded transaction,
-bounded by the holder's lease. Table Storage's own client owns the retries of that write
-(instant/adapters/table_retry.py); this layer makes exactly one attempt.
+bounded by the holder's lease (final_write.py). A request that changes no state leaves its audit
+entry on its own (audit_only.py).
 
 Every request that passes validation leaves one audit entry (docs/api.md, "Audit").
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from instant.domain.answer import Answer
@@ -31,9 +30,11 @@ from instant.domain.errors import (
 )
 from instant.domain.outcome import Outcome, OutcomeKind
 from instant.domain.ports import AnswerRenderer, OrderStore
-from instant.domain.records import AuditEntry, OrderRecord, OrderState
+from instant.domain.records import OrderRecord, OrderState
 from instant.idempotency import transitions
 from instant.idempotency.audit import Attempt, AuditWriter
+from instant.idempotency.audit_only import AuditOnly
+from instant.idempotency.final_write import FinalWriter
 from instant.idempotency.replay_cache import ReplayCache
 from instant.idempotency.transitions import DecisionKind
 
@@ -41,8 +42,6 @@ log = logging.getLogger("instant.idempotency")
 
 # A takeover that loses the ETag race reads the record again and decides anew, this often.
 _RESOLVE_ROUNDS = 3
-# A holder that is already past its lease (it ran late) still gets one try of this length.
-_MIN_FINAL_WRITE_SECONDS = 1.0
 
 
 class IdempotencyGuard:
@@ -64,6 +63,15 @@ class IdempotencyGuard:
         self._audits = audits
         self._replays = replays
         self._lease_seconds = lease_seconds
+        self._audit_only = AuditOnly(store=store, audits=audits)
+        self._final = FinalWriter(
+            store=store,
+            clock=clock,
+            renderer=renderer,
+            audit_only=self._audit_only,
+            replays=replays,
+            lease_seconds=lease_seconds,
+        )
 
     # -- before the hand-off -------------------------------------------------------------------
 
@@ -103,10 +111,10 @@ class IdempotencyGuard:
             if decision.kind is DecisionKind.REPLAY:
                 assert existing.answer is not None
                 answer = transitions.replay_answer(existing.answer, self._renderer.location(existing.shipment_id))
-                await self._audit_only(existing, attempt, answer.status, answer.code, replay=True)
+                await self._audit_only.record(existing, attempt, answer.status, answer.code, replay=True)
                 return answer
             if decision.kind is DecisionKind.MISMATCH:
-                raise await self._refuse(
+                raise await self._audit_only.refuse(
                     existing,
                     attempt,
                     ProblemError(
@@ -116,7 +124,7 @@ class IdempotencyGuard:
                     ),
                 )
             if decision.kind is DecisionKind.IN_FLIGHT:
-                raise await self._refuse(existing, attempt, in_progress())
+                raise await self._audit_only.refuse(existing, attempt, in_progress())
             taken = transitions.take_over(
                 existing, now=now, lease_seconds=self._lease_seconds, lease_owner=_owner(draft)
             )
@@ -133,11 +141,7 @@ class IdempotencyGuard:
                 now = self._clock.now()
             except StorageUnavailable:
                 raise storage_unavailable() from None
-        raise await self._refuse(existing, attempt, in_progress())
-
-    async def _refuse(self, existing: OrderRecord, attempt: Attempt, problem: ProblemError) -> ProblemError:
-        await self._audit_only(existing, attempt, problem.kind.status, problem.code.value, replay=False)
-        return problem
+        raise await self._audit_only.refuse(existing, attempt, in_progress())
 
     async def _get(self, shipment_id: str) -> OrderRecord | None:
         try:
@@ -169,7 +173,7 @@ class IdempotencyGuard:
             audit = self._audits.answered(
                 parked, attempt, status=problem.kind.status, code=problem.code.value, replay=False
             )
-            written = await self._write_final(record, parked, audit, attempt)
+            written = await self._final.write(record, parked, audit, attempt)
             if written is not None:
                 return written
             raise problem
@@ -182,79 +186,8 @@ class IdempotencyGuard:
         final = transitions.complete(provisional, stored)
         answer = transitions.first_answer(stored, self._renderer.location(final.shipment_id))
         audit = self._audits.answered(final, attempt, status=answer.status, code=answer.code, replay=False)
-        written = await self._write_final(record, final, audit, attempt)
+        written = await self._final.write(record, final, audit, attempt)
         return written if written is not None else answer
-
-    async def _write_final(
-        self, held: OrderRecord, final: OrderRecord, audit: AuditEntry, attempt: Attempt
-    ) -> Answer | None:
-        """One ETag-guarded write of ``final`` with ``audit``. Returns None when this request's
-        own answer stands, or the answer to give instead when another request won the key."""
-        try:
-            # The lease's margin after the budget is this write's time: a storage that hangs
-            # must not hold the caller past the lease.
-            async with asyncio.timeout(max(_MIN_FINAL_WRITE_SECONDS, self._lease_left(held))):
-                written = await self._store.update(final, audit)
-        except RecordChanged:
-            return await self._after_lost_write(held, final, attempt)
-        except (StorageUnavailable, TimeoutError):
-            # The provider's answer stands even if it could not be recorded: a retry takes the
-            # key over after the lease and, through the provider token, gets the same outcome.
-            # Its audit entry went down with it (one transaction): the log line stands in for it.
-            log.error(
-                "final state of an order could not be written",
-                extra={
-                    "shipment_id": held.shipment_id,
-                    "caller": held.caller,
-                    "http_status": audit.http_status,
-                    "code": audit.outcome,
-                    "provider_id": final.provider_id,
-                },
-            )
-            return None
-        self._replays.remember(written)
-        return None
-
-    async def _after_lost_write(self, held: OrderRecord, final: OrderRecord, attempt: Attempt) -> Answer | None:
-        current = await self._read_quietly(held.shipment_id)
-        if current is None:
-            # Storage cannot say who wrote: the provider's answer stands, as for a lost write.
-            log.error(
-                "final write met a changed record that could not be read", extra={"shipment_id": held.shipment_id}
-            )
-            return None
-        if current.lease_owner == held.lease_owner and current.state is final.state:
-            # Our own write committed but its answer was lost (a timeout, then the client's
-            # retry met the new ETag): only this request's lease owner can have written it.
-            self._replays.remember(current)
-            return None
-        if current.state is OrderState.COMPLETED and current.answer is not None:
-            # Our lease ran out and another request took the key over: its answer wins.
-            answer = transitions.replay_answer(current.answer, self._renderer.location(current.shipment_id))
-            await self._audit_only(held, attempt, answer.status, answer.code, replay=True)
-            return answer
-        raise await self._refuse(held, attempt, in_progress())
-
-    def _lease_left(self, record: OrderRecord) -> float:
-        """Seconds until this request's lease on ``record`` runs out."""
-        if record.lease_until is None:
-            return self._lease_seconds
-        return (record.lease_until - self._clock.now()).total_seconds()
-
-    async def _read_quietly(self, shipment_id: str) -> OrderRecord | None:
-        try:
-            return await self._store.get(shipment_id)
-        except StorageUnavailable:
-            return None
-
-    async def _audit_only(self, record: OrderRecord, attempt: Attempt, status: int, code: str, *, replay: bool) -> None:
-        """The entry of a request that changed no state (a replay, a 409, a 422)."""
-        try:
-            await self._store.append_audit(
-                self._audits.answered(record, attempt, status=status, code=code, replay=replay), beside=record
-            )
-        except StorageUnavailable:
-            log.error("audit entry could not be written", extra={"shipment_id": record.shipment_id})
 
 
 def _owner(draft: OrderRecord) -> str:
