@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from instant.domain.errors import ProblemError, StorageUnavailable
+from instant.domain.errors import ProblemError, StorageUnavailable, storage_reason
 from instant.domain.ports import OrderStore
 from instant.domain.records import OrderRecord
 from instant.idempotency.audit import Attempt, AuditWriter
@@ -36,5 +36,8 @@ class AuditOnly:
             await self._store.append_audit(
                 self._audits.answered(record, attempt, status=status, code=code, replay=replay), beside=record
             )
-        except StorageUnavailable:
-            log.error("audit entry could not be written", extra={"shipment_id": record.shipment_id})
+        except StorageUnavailable as exc:
+            log.error(
+                "audit entry could not be written",
+                extra={"shipment_id": record.shipment_id, "reason": storage_reason(exc)},
+            )

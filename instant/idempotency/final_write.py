@@ -14,7 +14,7 @@ import logging
 
 from instant.domain.answer import Answer
 from instant.domain.clock import Clock
-from instant.domain.errors import RecordChanged, StorageUnavailable, in_progress
+from instant.domain.errors import RecordChanged, StorageUnavailable, in_progress, storage_reason
 from instant.domain.ports import AnswerRenderer, OrderStore
 from instant.domain.records import AuditEntry, OrderRecord, OrderState
 from instant.idempotency import transitions
@@ -59,13 +59,14 @@ class FinalWriter:
                 written = await self._store.update(final, audit)
         except RecordChanged:
             return await self._after_lost_write(held, final, attempt)
-        except (StorageUnavailable, TimeoutError):
+        except (StorageUnavailable, TimeoutError) as exc:
             # The provider's answer stands even if it could not be recorded: a retry takes the
             # key over after the lease and, through the provider token, gets the same outcome.
             # Its audit entry went down with it (one transaction): the log line stands in for it.
             log.error(
                 "final state of an order could not be written",
                 extra={
+                    "reason": storage_reason(exc) if isinstance(exc, StorageUnavailable) else "the lease ran out",
                     "shipment_id": held.shipment_id,
                     "caller": held.caller,
                     "http_status": audit.http_status,

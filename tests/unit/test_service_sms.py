@@ -240,15 +240,23 @@ async def test_storage_down_answers_503_and_sends_nothing(world: World) -> None:
     assert world.sms.calls == []
 
 
+def broken(call: str) -> StorageUnavailable:
+    """What a store call raises when its connection breaks; the cause's text quotes the request."""
+    try:
+        raise ConnectionResetError("POST /instantorders?sig=SECRET")
+    except ConnectionResetError as exc:
+        try:
+            raise StorageUnavailable(f"{call} failed") from exc
+        except StorageUnavailable as error:
+            return error
+
+
 async def test_a_failed_claim_logs_what_failed_and_the_type_of_its_cause_never_its_text(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # given: a claim that fails on a broken connection whose error text quotes the request
+    # given: a claim that fails on a broken connection
     async def broken_claim(record: OrderRecord) -> OrderRecord:
-        try:
-            raise ConnectionResetError("POST /instantorders?sig=SECRET")
-        except ConnectionResetError as exc:
-            raise StorageUnavailable("insert failed") from exc
+        raise broken("insert")
 
     world.store.claim = broken_claim  # type: ignore[method-assign]  # this test's misbehaving store
     # when
@@ -257,6 +265,32 @@ async def test_a_failed_claim_logs_what_failed_and_the_type_of_its_cause_never_i
     assert (answer.status, problem(answer.body)["code"]) == (503, "storage_unavailable")
     (line,) = [r for r in caplog.records if r.getMessage() == "claim failed: storage unavailable"]
     assert line.__dict__["reason"] == "insert failed (ConnectionResetError)"
+    assert "SECRET" not in caplog.text
+
+
+async def test_a_failed_final_write_and_audit_entry_log_what_failed_never_its_text(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    # given: a sent order whose final write fails; another order's replay whose audit entry fails
+    async def broken_update(record: OrderRecord, audit: AuditEntry | None) -> OrderRecord:
+        raise broken("transaction")
+
+    async def broken_append(audit: AuditEntry, *, beside: OrderRecord | None = None) -> None:
+        raise broken("insert")
+
+    real_update = world.store.update
+    world.store.update = broken_update  # type: ignore[method-assign]  # this test's misbehaving store
+    first = await world.send(sms("unrecorded"), CALLER)
+    world.store.update = real_update  # type: ignore[method-assign]  # this test's misbehaving store
+    assert (await world.send(sms("replayed"), CALLER)).status == 201
+    world.store.append_audit = broken_append  # type: ignore[method-assign]  # this test's misbehaving store
+    replay = await world.send(sms("replayed"), CALLER)
+    # then: the provider's answer stands, the replay is answered, and each log line says why
+    assert (first.status, replay.status) == (201, 200)
+    final = [r for r in caplog.records if r.getMessage() == "final state of an order could not be written"]
+    audit = [r for r in caplog.records if r.getMessage() == "audit entry could not be written"]
+    assert [r.__dict__["reason"] for r in final] == ["transaction failed (ConnectionResetError)"]
+    assert [r.__dict__["reason"] for r in audit] == ["insert failed (ConnectionResetError)"]
     assert "SECRET" not in caplog.text
 
 
